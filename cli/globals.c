@@ -1,0 +1,47 @@
+/* The table of global options; see globals.h. */
+#include "globals.h"
+
+#define G(field) OPT_AT(struct global_cfg, field)
+
+const struct gale_opt global_opts[] = {
+    { .name = "nodaemon", .short_name = 'n', .type = OPT_FLAG, .offset = G(nodaemon),
+      .help = "stay in the foreground (the default; accepted for twistd users)" },
+    { .name = "daemon", .type = OPT_FLAG, .offset = G(daemon),
+      .help = "detach, returning once the server listens" },
+    { .name = "pidfile", .type = OPT_PATH, .offset = G(pidfile), .metavar = "FILE",
+      .help = "write the pid to FILE, held with a lock while running" },
+    { .name = "logfile", .short_name = 'l', .type = OPT_PATH, .offset = G(logfile),
+      .metavar = "FILE", .help = "log to FILE, reopened on SIGHUP ('-' for stderr)", .def = "-" },
+    { .name = "syslog", .type = OPT_FLAG, .offset = G(syslog), .help = "log to syslog" },
+    { .name = "prefix", .type = OPT_STRING, .offset = G(prefix), .metavar = "NAME",
+      .help = "syslog identity", .def = "gale" },
+    { .name = "log-format", .type = OPT_CHOICE, .offset = G(log_format), .metavar = "FORMAT",
+      .help = "log lines as text or JSON objects", .def = "text", .choices = "text|json" },
+    { .name = "verbose", .short_name = 'v', .type = OPT_COUNT, .offset = G(verbose),
+      .help = "log more (repeatable)" },
+    { .name = "quiet", .short_name = 'q', .type = OPT_COUNT, .offset = G(quiet),
+      .help = "log less (repeatable)" },
+    { .name = "uid", .short_name = 'u', .type = OPT_STRING, .offset = G(uid), .metavar = "USER",
+      .help = "run as USER (name or number) once listening" },
+    { .name = "gid", .short_name = 'g', .type = OPT_STRING, .offset = G(gid), .metavar = "GROUP",
+      .help = "run as GROUP (name or number) once listening" },
+    { .name = "chroot", .type = OPT_DIR, .offset = G(chroot), .metavar = "DIR",
+      .help = "chroot to DIR once listening" },
+    { .name = "umask", .type = OPT_OCTAL, .offset = G(umask), .metavar = "OCTAL",
+      .help = "file mode mask, also for log and pid files" },
+    { .name = "rundir", .type = OPT_DIR, .offset = G(rundir), .metavar = "DIR",
+      .help = "change to DIR before starting" },
+    { .name = "reactor", .short_name = 'r', .type = OPT_STRING, .offset = G(reactor),
+      .metavar = "NAME", .help = "event backend (see --help-reactors)" },
+    { .name = "help-reactors", .type = OPT_FLAG, .offset = G(help_reactors),
+      .help = "list the event backends of this machine" },
+    { .name = "shutdown-timeout", .type = OPT_DURATION, .offset = G(shutdown_timeout),
+      .metavar = "SECONDS", .help = "how long open connections may finish on shutdown",
+      .def = "10" },
+    { .name = "max-connections", .type = OPT_INT, .offset = G(max_connections), .metavar = "N",
+      .help = "connections at once per listener (0: no limit)", .def = "0",
+      .min = 0, .max = 10000000 },
+    { .name = "help", .type = OPT_FLAG, .offset = G(help), .help = "show this help" },
+    { .name = "version", .type = OPT_FLAG, .offset = G(version), .help = "show the version" },
+    { 0 }
+};

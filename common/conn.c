@@ -1,0 +1,460 @@
+/*
+ * Listeners and accepted connections; see conn.h.
+ */
+#include "conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "log.h"
+#include "reactor.h"
+#include "tls.h"
+
+#define ACCEPT_BATCH 64
+#define SD_LISTEN_FDS_START 3
+
+struct gale_listener {
+    int fd;
+    int lock_fd;                 /* unix lockfile=1, else -1 */
+    int inherited;               /* from systemd: never shut down */
+    int paused_full, paused_error, stopped;
+    unsigned count;
+    char desc[256];
+    struct endpoint ep;
+    SSL_CTX *ssl_ctx;
+    struct event *ev, *retry;
+    gale_accept_cb cb;
+    void *arg;
+    struct gale_listener *next;
+};
+
+static struct gale_listener *listeners;
+static struct gale_conn *conns;
+static unsigned n_conns;
+static uint64_t next_id = 1;
+static unsigned max_per_listener;
+
+void listener_set_max(int max) { max_per_listener = max > 0 ? (unsigned)max : 0; }
+const char *listener_desc(const struct gale_listener *l) { return l->desc; }
+unsigned conns_open(void) { return n_conns; }
+
+int listener_port(const struct gale_listener *l)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(l->fd, (struct sockaddr *)&ss, &len) == -1)
+        return 0;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return 0;
+}
+
+double conn_age(const struct gale_conn *c)
+{
+    struct timeval now, d;
+    gettimeofday(&now, NULL);
+    timersub(&now, &c->started, &d);
+    return (double)d.tv_sec + (double)d.tv_usec / 1e6;
+}
+
+/* --- binding ------------------------------------------------------- */
+
+static int fail(char *err, size_t errlen, const char *desc, const char *what)
+{
+    snprintf(err, errlen, "cannot listen on %s: %s: %s", desc, what, strerror(errno));
+    return -1;
+}
+
+static int bind_inet(struct gale_listener *l, char *err, size_t errlen)
+{
+    struct endpoint *ep = &l->ep;
+    struct sockaddr_storage ss = { 0 };
+    struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    int v6 = ep->kind == EP_TCP6 || !ep->has_interface || strchr(ep->interface, ':');
+    int dual = !ep->has_interface && ep->kind != EP_TCP6;
+    int one = 1, zero = 0;
+
+    int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd == -1 && v6 && dual && errno == EAFNOSUPPORT) {
+        v6 = 0;   /* no IPv6 on this host: plain IPv4 on every address */
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    }
+    if (fd == -1)
+        return fail(err, errlen, l->desc, "socket");
+    l->fd = fd;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (v6) {
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, dual ? &zero : &one, sizeof one);
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)ep->port);
+        in6->sin6_addr = in6addr_any;
+        if (ep->has_interface)
+            inet_pton(AF_INET6, ep->interface, &in6->sin6_addr);
+    } else {
+        in->sin_family = AF_INET;
+        in->sin_port = htons((uint16_t)ep->port);
+        in->sin_addr.s_addr = htonl(INADDR_ANY);
+        if (ep->has_interface)
+            inet_pton(AF_INET, ep->interface, &in->sin_addr);
+    }
+    socklen_t len = v6 ? sizeof *in6 : sizeof *in;
+    if (bind(fd, (struct sockaddr *)&ss, len) == -1)
+        return fail(err, errlen, l->desc, "bind");
+    if (listen(fd, ep->backlog) == -1)
+        return fail(err, errlen, l->desc, "listen");
+    return 0;
+}
+
+/* A socket file nobody answers on is left over from a dead server. */
+static int unix_path_stale(const struct sockaddr_un *sun)
+{
+    struct stat st;
+    if (lstat(sun->sun_path, &st) == -1 || !S_ISSOCK(st.st_mode))
+        return 0;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd == -1)
+        return 0;
+    int stale = connect(fd, (const struct sockaddr *)sun, sizeof *sun) == -1 &&
+                errno == ECONNREFUSED;
+    close(fd);
+    return stale;
+}
+
+static int take_unix_lock(struct gale_listener *l, char *err, size_t errlen)
+{
+    char lock[EP_PATH_MAX + 8];
+    snprintf(lock, sizeof lock, "%s.lock", l->ep.path);
+    l->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (l->lock_fd == -1)
+        return fail(err, errlen, l->desc, "lockfile");
+    if (flock(l->lock_fd, LOCK_EX | LOCK_NB) == -1) {
+        snprintf(err, errlen, "cannot listen on %s: another server holds %s", l->desc, lock);
+        return -1;
+    }
+    unlink(l->ep.path);   /* we hold the lock: any socket file there is stale */
+    return 0;
+}
+
+static int bind_unix(struct gale_listener *l, char *err, size_t errlen)
+{
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    strcpy(sun.sun_path, l->ep.path);   /* the parser bounds it */
+    if (l->ep.lockfile && take_unix_lock(l, err, errlen) == -1)
+        return -1;
+    if (!l->ep.lockfile && unix_path_stale(&sun))
+        unlink(sun.sun_path);
+    l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (l->fd == -1)
+        return fail(err, errlen, l->desc, "socket");
+    if (bind(l->fd, (struct sockaddr *)&sun, sizeof sun) == -1)
+        return fail(err, errlen, l->desc, "bind");
+    if (chmod(sun.sun_path, l->ep.mode) == -1)
+        return fail(err, errlen, l->desc, "chmod");
+    if (listen(l->fd, l->ep.backlog) == -1)
+        return fail(err, errlen, l->desc, "listen");
+    return 0;
+}
+
+/* LISTEN_FDNAMES is colon-separated, one name per inherited socket. */
+static int sd_index_of_name(const char *name, int nfds)
+{
+    const char *names = getenv("LISTEN_FDNAMES");
+    if (!names)
+        return -1;
+    size_t n = strlen(name);
+    int i = 0;
+    for (const char *p = names; i < nfds; i++) {
+        size_t m = strcspn(p, ":");
+        if (m == n && memcmp(p, name, n) == 0)
+            return i;
+        if (!p[m])
+            break;
+        p += m + 1;
+    }
+    return -1;
+}
+
+static int take_systemd(struct gale_listener *l, char *err, size_t errlen)
+{
+    const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+    int nfds = fds ? atoi(fds) : 0;
+    if (!pid || atol(pid) != (long)getpid() || nfds <= 0) {
+        snprintf(err, errlen, "cannot listen on %s: no sockets were passed by systemd "
+                 "(LISTEN_PID and LISTEN_FDS)", l->desc);
+        return -1;
+    }
+    int idx = l->ep.sd_name[0] ? sd_index_of_name(l->ep.sd_name, nfds) : l->ep.sd_index;
+    if (idx < 0 || idx >= nfds) {
+        snprintf(err, errlen, "cannot listen on %s: systemd passed %d socket%s and none "
+                 "matches", l->desc, nfds, nfds == 1 ? "" : "s");
+        return -1;
+    }
+    int fd = SD_LISTEN_FDS_START + idx, domain;
+    socklen_t len = sizeof domain;
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == -1)
+        return fail(err, errlen, l->desc, "inherited socket");
+    if (l->ep.sd_domain && domain != l->ep.sd_domain) {
+        snprintf(err, errlen, "cannot listen on %s: inherited socket %d is of another domain",
+                 l->desc, idx);
+        return -1;
+    }
+    l->fd = fd;
+    l->inherited = 1;
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return 0;
+}
+
+/* --- accepting ----------------------------------------------------- */
+
+static void listener_update(struct gale_listener *l)
+{
+    int want = !l->stopped && !l->paused_error &&
+               !(max_per_listener && l->count >= max_per_listener);
+    if (want)
+        event_add(l->ev, NULL);
+    else
+        event_del(l->ev);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    struct gale_listener *l = arg;
+    (void)fd; (void)what;
+    l->paused_error = 0;
+    listener_update(l);
+}
+
+/* Out of descriptors: the pending connection stays queued and the fd
+ * stays readable, so stop watching it for a moment instead of spinning. */
+static void pause_accepting(struct gale_listener *l)
+{
+    struct timeval tv = { 0, 100 * 1000 };
+    log_warnx("event=accept-paused listener=%s error=\"%s\"", l->desc, strerror(errno));
+    l->paused_error = 1;
+    listener_update(l);
+    evtimer_add(l->retry, &tv);
+}
+
+static void conn_link(struct gale_conn *c)
+{
+    c->next = conns;
+    if (conns)
+        conns->prev = c;
+    conns = c;
+    n_conns++;
+}
+
+static void conn_new(struct gale_listener *l, int fd, struct sockaddr_storage *ss, socklen_t len)
+{
+    struct gale_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        close(fd);
+        return;
+    }
+    c->id = next_id++;
+    c->fd = fd;
+    c->tls = l->ssl_ctx != NULL;
+    c->listener = l;
+    gettimeofday(&c->started, NULL);
+    if (ss->ss_family == AF_INET || ss->ss_family == AF_INET6) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    sockaddr_format((struct sockaddr *)ss, len, c->peer, sizeof c->peer);
+    struct sockaddr_storage local;
+    socklen_t llen = sizeof local;
+    if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
+        sockaddr_format((struct sockaddr *)&local, llen, c->local, sizeof c->local);
+    conn_link(c);
+    l->count++;
+    listener_update(l);
+    l->cb(c, l->arg);
+}
+
+static void on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+    struct gale_listener *l = arg;
+    (void)what;
+    for (int i = 0; i < ACCEPT_BATCH && !l->stopped; i++) {
+        if (max_per_listener && l->count >= max_per_listener)
+            return;
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            conn_new(l, fd, &ss, len);
+            continue;
+        }
+        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+            continue;
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            pause_accepting(l);
+        else if (errno != EAGAIN && errno != EWOULDBLOCK)
+            log_warn("accept on %s", l->desc);
+        return;
+    }
+}
+
+static int open_kind(struct gale_listener *l, char *err, size_t errlen)
+{
+    switch (l->ep.kind) {
+    case EP_UNIX:
+        return bind_unix(l, err, errlen);
+    case EP_SYSTEMD:
+        return take_systemd(l, err, errlen);
+    case EP_SSL:
+        l->ssl_ctx = tls_server_ctx(l->ep.cert_key, l->ep.private_key, err, errlen);
+        if (!l->ssl_ctx)
+            return -1;
+        return bind_inet(l, err, errlen);
+    default:
+        return bind_inet(l, err, errlen);
+    }
+}
+
+static void listener_free(struct gale_listener *l)
+{
+    if (l->ev)
+        event_free(l->ev);
+    if (l->retry)
+        event_free(l->retry);
+    if (l->fd >= 0)
+        close(l->fd);
+    if (l->lock_fd >= 0)
+        close(l->lock_fd);
+    if (l->ssl_ctx)
+        SSL_CTX_free(l->ssl_ctx);
+    free(l);
+}
+
+struct gale_listener *listener_open(const char *desc, gale_accept_cb cb, void *arg,
+                                    char *err, size_t errlen)
+{
+    struct gale_listener *l = calloc(1, sizeof *l);
+    if (!l) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    l->fd = l->lock_fd = -1;
+    l->cb = cb;
+    l->arg = arg;
+    snprintf(l->desc, sizeof l->desc, "%s", desc);
+    if (endpoint_parse(desc, &l->ep, err, errlen) == -1 || open_kind(l, err, errlen) == -1) {
+        listener_free(l);
+        return NULL;
+    }
+    l->ev = event_new(reactor_base(), l->fd, EV_READ | EV_PERSIST, on_accept, l);
+    l->retry = evtimer_new(reactor_base(), on_retry, l);
+    if (!l->ev || !l->retry) {
+        snprintf(err, errlen, "out of memory");
+        listener_free(l);
+        return NULL;
+    }
+    l->next = listeners;
+    listeners = l;
+    listener_update(l);
+    log_info("event=listen endpoint=%s", desc);
+    return l;
+}
+
+void listeners_stop_all(void)
+{
+    for (struct gale_listener *l = listeners; l; l = l->next) {
+        l->stopped = 1;
+        listener_update(l);
+        if (!l->inherited && l->fd >= 0) {
+            /* Stop the kernel queuing new clients at once. */
+            close(l->fd);
+            l->fd = -1;
+            if (l->ep.kind == EP_UNIX)
+                unlink(l->ep.path);
+        }
+    }
+}
+
+void listeners_close_all(void)
+{
+    while (listeners) {
+        struct gale_listener *l = listeners;
+        listeners = l->next;
+        if (l->ep.kind == EP_UNIX && l->fd >= 0)
+            unlink(l->ep.path);
+        listener_free(l);
+    }
+}
+
+/* --- connections --------------------------------------------------- */
+
+struct bufferevent *conn_bufferevent(struct gale_conn *c)
+{
+    struct event_base *base = reactor_base();
+    struct bufferevent *bev;
+    if (c->fd < 0)
+        return NULL;
+    if (c->tls) {
+        SSL *ssl = SSL_new(c->listener->ssl_ctx);
+        if (!ssl)
+            return NULL;
+        bev = bufferevent_openssl_socket_new(base, c->fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                             BEV_OPT_CLOSE_ON_FREE);
+        if (!bev)
+            SSL_free(ssl);
+        else
+            bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    } else {
+        bev = bufferevent_socket_new(base, c->fd, BEV_OPT_CLOSE_ON_FREE);
+    }
+    if (bev)
+        c->fd = -1;
+    return bev;
+}
+
+void conn_free(struct gale_conn *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    n_conns--;
+    if (c->fd >= 0)
+        close(c->fd);
+    struct gale_listener *l = c->listener;
+    l->count--;
+    listener_update(l);
+    free(c);
+    reactor_conn_gone();
+}
+
+void conns_abort_all(void)
+{
+    struct gale_conn *c = conns;
+    while (c) {
+        struct gale_conn *next = c->next;
+        if (c->abort)
+            c->abort(c, c->data);
+        else
+            conn_free(c);
+        c = next;
+    }
+}

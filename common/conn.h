@@ -1,0 +1,59 @@
+/*
+ * Listening and accepted connections, shared by every server.
+ *
+ * A listener binds an endpoint and hands each accepted connection to the
+ * server's callback as a struct gale_conn.  accept() survives EMFILE and
+ * ENFILE without spinning (it pauses and retries), a per-listener limit
+ * stops accepting at --max-connections, and shutdown closes listeners and
+ * waits for connections to finish.  Inherited (systemd) sockets are never
+ * shut down, only closed; unix socket files are removed on exit.
+ */
+#ifndef GALE_CONN_H
+#define GALE_CONN_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include "endpoint.h"
+
+struct bufferevent;
+struct gale_listener;
+struct gale_conn;
+
+typedef void (*gale_accept_cb)(struct gale_conn *c, void *arg);
+/* Asked at the end of the shutdown timeout: close this connection now. */
+typedef void (*gale_abort_cb)(struct gale_conn *c, void *arg);
+
+struct gale_conn {
+    uint64_t id;
+    int fd;                          /* -1 once owned by a bufferevent */
+    int tls;                         /* accepted on an ssl endpoint */
+    struct gale_listener *listener;
+    char peer[80];                   /* "127.0.0.1:40112" */
+    char local[80];
+    struct timeval started;
+    gale_abort_cb abort;             /* set by the server */
+    void *data;                      /* the server's session */
+    struct gale_conn *prev, *next;   /* every open connection */
+};
+
+/* Startup only: bind the endpoint (or take the inherited socket). */
+struct gale_listener *listener_open(const char *desc, gale_accept_cb cb, void *arg,
+                                    char *err, size_t errlen);
+void listener_set_max(int max_connections);     /* for every listener; 0: none */
+const char *listener_desc(const struct gale_listener *l);
+int listener_port(const struct gale_listener *l);  /* the bound port, 0 for unix */
+void listeners_stop_all(void);                   /* shutdown: stop accepting */
+void listeners_close_all(void);                  /* exit: close, remove unix files */
+
+/* A bufferevent on the connection: TLS on ssl endpoints, plain otherwise.
+ * The bufferevent owns the fd from then on.  NULL on failure. */
+struct bufferevent *conn_bufferevent(struct gale_conn *c);
+/* The connection is over: frees it, closes the fd unless a bufferevent
+ * took it, and lets its listener accept again. */
+void conn_free(struct gale_conn *c);
+void conns_abort_all(void);
+unsigned conns_open(void);
+double conn_age(const struct gale_conn *c);      /* seconds since accept */
+
+#endif

@@ -1,0 +1,447 @@
+/*
+ * Asynchronous name resolution: one c-ares channel driven by the reactor.
+ *
+ * c-ares tells us through its socket-state callback which sockets it wants
+ * watched; each gets one persistent libevent event.  A single reactor timer,
+ * re-armed from ares_timeout() after every call into c-ares, drives its
+ * retransmissions and timeouts.  Answers are never handed to the caller from
+ * inside c-ares: they are stored in the query and delivered by a
+ * zero-timeout timer, so a callback may start, cancel or free anything.
+ *
+ * Address order follows c-ares (RFC 6724 sorting, /etc/hosts first), with
+ * the two families interleaved so that a dead family costs one attempt.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ares.h>
+#include <event2/event.h>
+
+#include "log.h"
+#include "reactor.h"
+#include "resolver.h"
+
+#define RESOLVE_MAX_ADDRS 16
+
+enum query_state {
+    Q_ARES,        /* c-ares holds it; on_ares_done frees or readies it */
+    Q_READY,       /* answer stored, deliver timer pending, on the ready list */
+    Q_DELIVERING,  /* the user callback is running; freed when it returns */
+};
+
+struct resolve_query {
+    enum query_state state;
+    int cancelled;                 /* Q_ARES only: drop the answer */
+    int port;
+    resolve_cb cb;
+    void *arg;
+    struct event *deliver;         /* zero-timeout timer that runs cb */
+    struct resolve_query *prev, *next;
+    size_t n;
+    struct resolved_addr addrs[RESOLVE_MAX_ADDRS];
+    char error[320];
+    char host[];
+};
+
+/* One watched c-ares socket. */
+struct sock_watch {
+    ares_socket_t fd;
+    struct event *ev;
+    struct sock_watch *next;
+};
+
+static struct {
+    ares_channel channel;
+    struct event *timer;           /* ares_timeout() deadline */
+    struct sock_watch *watches;
+    struct resolve_query *ready;   /* answers not yet delivered */
+    int library_ready;
+} R;
+
+static const struct timeval zero_tv = { 0, 0 };
+
+/* ---- c-ares <-> libevent plumbing ---- */
+
+static void timer_rearm(void)
+{
+    struct timeval tv;
+
+    if (R.channel == NULL || R.timer == NULL)
+        return;
+    if (ares_timeout(R.channel, NULL, &tv) != NULL)
+        evtimer_add(R.timer, &tv);
+    else
+        evtimer_del(R.timer);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd; (void)what; (void)arg;
+    ares_process_fd(R.channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    timer_rearm();
+}
+
+/* The watch may be freed by ares_process_fd (c-ares closing the socket),
+ * so nothing here touches it afterwards. */
+static void on_sock(evutil_socket_t fd, short what, void *arg)
+{
+    ares_socket_t r = (what & EV_READ) ? fd : ARES_SOCKET_BAD;
+    ares_socket_t w = (what & EV_WRITE) ? fd : ARES_SOCKET_BAD;
+
+    (void)arg;
+    ares_process_fd(R.channel, r, w);
+    timer_rearm();
+}
+
+static struct sock_watch **watch_find(ares_socket_t fd)
+{
+    struct sock_watch **pp = &R.watches;
+
+    while (*pp != NULL && (*pp)->fd != fd)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+static void watch_drop(struct sock_watch **pp)
+{
+    struct sock_watch *w = *pp;
+
+    *pp = w->next;
+    event_free(w->ev);
+    free(w);
+}
+
+/* c-ares calls this whenever the interest in a socket changes; a new event
+ * replaces the old one because libevent cannot change the flags of a
+ * pending event in place. */
+static void on_sock_state(void *data, ares_socket_t fd, int readable, int writable)
+{
+    struct sock_watch **pp = watch_find(fd);
+    struct sock_watch *w;
+    short what = (short)((readable ? EV_READ : 0) | (writable ? EV_WRITE : 0));
+
+    (void)data;
+    if (*pp != NULL)
+        watch_drop(pp);
+    if (what == 0)
+        return;
+    w = calloc(1, sizeof *w);
+    if (w != NULL)
+        w->ev = event_new(reactor_base(), fd, what | EV_PERSIST, on_sock, NULL);
+    if (w == NULL || w->ev == NULL || event_add(w->ev, NULL) == -1) {
+        /* The query still ends: the timer makes c-ares time it out. */
+        log_debug("resolver: cannot watch socket %d", (int)fd);
+        if (w != NULL && w->ev != NULL)
+            event_free(w->ev);
+        free(w);
+        return;
+    }
+    w->fd = fd;
+    w->next = R.watches;
+    R.watches = w;
+}
+
+/* ---- queries ---- */
+
+static void on_deliver(evutil_socket_t fd, short what, void *arg);
+
+static struct resolve_query *query_new(const char *host, int port,
+                                       resolve_cb cb, void *arg)
+{
+    size_t len = strlen(host);
+    struct resolve_query *q = calloc(1, sizeof *q + len + 1);
+
+    if (q == NULL)
+        return NULL;
+    q->deliver = evtimer_new(reactor_base(), on_deliver, q);
+    if (q->deliver == NULL) {
+        free(q);
+        return NULL;
+    }
+    memcpy(q->host, host, len + 1);
+    q->port = port;
+    q->cb = cb;
+    q->arg = arg;
+    return q;
+}
+
+static void query_free(struct resolve_query *q)
+{
+    event_free(q->deliver);
+    free(q);
+}
+
+static void ready_unlink(struct resolve_query *q)
+{
+    if (q->prev != NULL)
+        q->prev->next = q->next;
+    else
+        R.ready = q->next;
+    if (q->next != NULL)
+        q->next->prev = q->prev;
+    q->prev = q->next = NULL;
+}
+
+/* From here on the query belongs to the ready list until delivered. */
+static void query_ready(struct resolve_query *q)
+{
+    q->state = Q_READY;
+    q->prev = NULL;
+    q->next = R.ready;
+    if (R.ready != NULL)
+        R.ready->prev = q;
+    R.ready = q;
+    evtimer_add(q->deliver, &zero_tv);
+}
+
+__attribute__((format(printf, 2, 3)))
+static void query_fail(struct resolve_query *q, const char *fmt, ...)
+{
+    va_list ap;
+    int len = snprintf(q->error, sizeof q->error, "cannot resolve %s: ", q->host);
+
+    if (len < 0 || (size_t)len >= sizeof q->error)
+        len = 0;
+    va_start(ap, fmt);
+    vsnprintf(q->error + len, sizeof q->error - (size_t)len, fmt, ap);
+    va_end(ap);
+    q->n = 0;
+}
+
+static void on_deliver(evutil_socket_t fd, short what, void *arg)
+{
+    struct resolve_query *q = arg;
+
+    (void)fd; (void)what;
+    ready_unlink(q);
+    q->state = Q_DELIVERING;
+    q->cb(q->n > 0 ? q->addrs : NULL, q->n, q->n > 0 ? NULL : q->error, q->arg);
+    query_free(q);
+}
+
+/* ---- answers ---- */
+
+static void add_addr(struct resolve_query *q, const struct sockaddr *sa, socklen_t len)
+{
+    struct resolved_addr *a = &q->addrs[q->n++];
+
+    if (len > (socklen_t)sizeof a->sa)
+        len = (socklen_t)sizeof a->sa;
+    memset(a, 0, sizeof *a);
+    memcpy(&a->sa, sa, len);
+    a->len = len;
+    if (a->sa.ss_family == AF_INET)
+        ((struct sockaddr_in *)&a->sa)->sin_port = htons((unsigned short)q->port);
+    else
+        ((struct sockaddr_in6 *)&a->sa)->sin6_port = htons((unsigned short)q->port);
+}
+
+static int node_seen(struct ares_addrinfo_node **list, size_t n,
+                     const struct ares_addrinfo_node *node)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i]->ai_addrlen == node->ai_addrlen &&
+            memcmp(list[i]->ai_addr, node->ai_addr, node->ai_addrlen) == 0)
+            return 1;
+    return 0;
+}
+
+/* Split by family (keeping c-ares order within each), drop duplicates,
+ * then alternate, starting with the family c-ares put first. */
+static void take_answer(struct resolve_query *q, const struct ares_addrinfo *res)
+{
+    struct ares_addrinfo_node *fam[2][RESOLVE_MAX_ADDRS];
+    size_t count[2] = { 0, 0 }, used[2] = { 0, 0 };
+    int first = -1;
+
+    for (struct ares_addrinfo_node *node = res->nodes; node; node = node->ai_next) {
+        int f = node->ai_family == AF_INET6;
+        if ((node->ai_family != AF_INET && node->ai_family != AF_INET6) ||
+            count[f] == RESOLVE_MAX_ADDRS || node_seen(fam[f], count[f], node))
+            continue;
+        if (first < 0)
+            first = f;
+        fam[f][count[f]++] = node;
+    }
+    for (int f = first; first >= 0 && q->n < RESOLVE_MAX_ADDRS; f = !f) {
+        if (used[f] < count[f]) {
+            struct ares_addrinfo_node *node = fam[f][used[f]++];
+            add_addr(q, node->ai_addr, node->ai_addrlen);
+        } else if (used[!f] == count[!f]) {
+            break;
+        }
+    }
+}
+
+static void on_ares_done(void *arg, int status, int timeouts, struct ares_addrinfo *res)
+{
+    struct resolve_query *q = arg;
+
+    (void)timeouts;
+    if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED || q->cancelled) {
+        if (res != NULL)
+            ares_freeaddrinfo(res);
+        query_free(q);
+        return;
+    }
+    if (status == ARES_SUCCESS && res != NULL)
+        take_answer(q, res);
+    if (res != NULL)
+        ares_freeaddrinfo(res);
+    if (q->n == 0)
+        query_fail(q, "%s", status == ARES_SUCCESS ? "no address" : ares_strerror(status));
+    log_debug("resolver: %s: %zu addresses, status %d", q->host, q->n, status);
+    query_ready(q);
+}
+
+/* 1: numeric, answer stored; 0: a name for c-ares; -1: bad, error stored. */
+static int parse_numeric(struct resolve_query *q)
+{
+    char buf[INET6_ADDRSTRLEN + 1];
+    size_t len = strlen(q->host);
+    struct sockaddr_in sin = { .sin_family = AF_INET };
+    struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+
+    if (q->host[0] == '[') {
+        /* URL style: only an IPv6 literal may sit in brackets. */
+        if (len < 3 || len - 2 >= sizeof buf || q->host[len - 1] != ']') {
+            query_fail(q, "bad address");
+            return -1;
+        }
+        memcpy(buf, q->host + 1, len - 2);
+        buf[len - 2] = '\0';
+        if (inet_pton(AF_INET6, buf, &sin6.sin6_addr) != 1) {
+            query_fail(q, "not an IPv6 address");
+            return -1;
+        }
+        add_addr(q, (struct sockaddr *)&sin6, sizeof sin6);
+        return 1;
+    }
+    if (inet_pton(AF_INET, q->host, &sin.sin_addr) == 1) {
+        add_addr(q, (struct sockaddr *)&sin, sizeof sin);
+        return 1;
+    }
+    if (inet_pton(AF_INET6, q->host, &sin6.sin6_addr) == 1) {
+        add_addr(q, (struct sockaddr *)&sin6, sizeof sin6);
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- API ---- */
+
+static void start_ares(struct resolve_query *q)
+{
+    struct ares_addrinfo_hints hints = {
+        .ai_family = AF_UNSPEC,       /* both A and AAAA */
+        .ai_socktype = SOCK_STREAM,   /* one node per address */
+    };
+
+    /* c-ares may answer (from /etc/hosts) before returning: on_ares_done
+     * then only readies the query, so cb still runs later. */
+    q->state = Q_ARES;
+    ares_getaddrinfo(R.channel, q->host, NULL, &hints, on_ares_done, q);
+    timer_rearm();
+}
+
+struct resolve_query *resolve_host(const char *host, int port, resolve_cb cb, void *arg)
+{
+    struct resolve_query *q;
+
+    if (reactor_base() == NULL || cb == NULL)
+        return NULL;
+    q = query_new(host != NULL ? host : "", port, cb, arg);
+    if (q == NULL)
+        return NULL;
+    if (port < 0 || port > 65535) {
+        query_fail(q, "bad port %d", port);
+    } else if (q->host[0] == '\0') {
+        query_fail(q, "empty host name");
+    } else if (parse_numeric(q) == 0) {
+        if (R.channel == NULL) {
+            query_fail(q, "resolver not started");
+        } else {
+            start_ares(q);
+            return q;
+        }
+    }
+    query_ready(q);   /* errors and numeric answers: still asynchronous */
+    return q;
+}
+
+void resolve_cancel(struct resolve_query *q)
+{
+    if (q == NULL)
+        return;
+    switch (q->state) {
+    case Q_ARES:
+        q->cancelled = 1;   /* c-ares still holds it; on_ares_done frees it */
+        break;
+    case Q_READY:
+        ready_unlink(q);
+        query_free(q);
+        break;
+    case Q_DELIVERING:
+        break;              /* freed when the callback returns */
+    }
+}
+
+int resolver_init(char *err, size_t errlen)
+{
+    struct ares_options opts = { .sock_state_cb = on_sock_state };
+    int status;
+
+    if (R.channel != NULL)
+        return 0;
+    if (reactor_base() == NULL) {
+        snprintf(err, errlen, "resolver: the reactor is not started");
+        return -1;
+    }
+    if (!R.library_ready) {
+        status = ares_library_init(ARES_LIB_INIT_ALL);
+        if (status != ARES_SUCCESS) {
+            snprintf(err, errlen, "resolver: %s", ares_strerror(status));
+            return -1;
+        }
+        R.library_ready = 1;
+    }
+    R.timer = evtimer_new(reactor_base(), on_timer, NULL);
+    if (R.timer == NULL) {
+        snprintf(err, errlen, "resolver: cannot create timer");
+        return -1;
+    }
+    status = ares_init_options(&R.channel, &opts, ARES_OPT_SOCK_STATE_CB);
+    if (status != ARES_SUCCESS) {
+        snprintf(err, errlen, "resolver: %s", ares_strerror(status));
+        R.channel = NULL;
+        event_free(R.timer);
+        R.timer = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* Every outstanding query is dropped without its callback; call it before
+ * the reactor is freed. */
+void resolver_free(void)
+{
+    if (R.channel != NULL) {
+        ares_destroy(R.channel);   /* ARES_EDESTRUCTION frees c-ares' queries */
+        R.channel = NULL;
+    }
+    while (R.watches != NULL)
+        watch_drop(&R.watches);
+    while (R.ready != NULL) {
+        struct resolve_query *q = R.ready;
+        ready_unlink(q);
+        query_free(q);
+    }
+    if (R.timer != NULL) {
+        event_free(R.timer);
+        R.timer = NULL;
+    }
+}
