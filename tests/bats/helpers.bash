@@ -1,0 +1,96 @@
+# Shared set-up for the end-to-end tests: a temp dir per test, a free
+# loopback port, starting gale and waiting (bounded) until it listens,
+# and stopping it by pid.
+#
+# GALE is the binary under test (set by ctest); GALE_BUILD the build dir.
+
+bats_load_library bats-support
+bats_load_library bats-assert
+bats_load_library bats-file
+
+: "${GALE:=${BATS_TEST_DIRNAME}/../../build/gale}"
+: "${GALE_BUILD:=$(dirname "$GALE")}"
+
+# A port nobody listens on, drawn from a range of its own per test file.
+free_port() {
+    python3 - <<'PY'
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+PY
+}
+
+# wait_port PORT [HOST]: until something accepts there, at most 10 s.
+wait_port() {
+    local port=$1 host=${2:-127.0.0.1} i
+    for ((i = 0; i < 200; i++)); do
+        if python3 -c "import socket,sys; socket.create_connection(('$host', $port), 0.2).close()" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    echo "nothing listens on $host:$port after 10 s" >&2
+    return 1
+}
+
+# wait_file PATH: until it exists, at most 10 s.
+wait_file() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        [ -e "$1" ] && return 0
+        sleep 0.05
+    done
+    echo "$1 did not appear within 10 s" >&2
+    return 1
+}
+
+# wait_gone PID: until the process has exited, at most 15 s.
+wait_gone() {
+    local i
+    for ((i = 0; i < 300; i++)); do
+        kill -0 "$1" 2>/dev/null || return 0
+        sleep 0.05
+    done
+    echo "pid $1 still runs after 15 s" >&2
+    return 1
+}
+
+# start_gale ARGS...: runs gale in the background, logging to
+# $BATS_TEST_TMPDIR/gale.log; sets GALE_PID.  Callers wait for readiness.
+start_gale() {
+    "$GALE" "$@" >>"$BATS_TEST_TMPDIR/gale.log" 2>&1 &
+    GALE_PID=$!
+    PIDS+=("$GALE_PID")
+}
+
+# track_pid PID: stop PID in teardown.
+track_pid() {
+    PIDS+=("$1")
+}
+
+stop_all() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        wait_gone "$pid" || kill -9 "$pid" 2>/dev/null || true
+    done
+    PIDS=()
+}
+
+common_setup() {
+    PIDS=()
+    cd "$BATS_TEST_TMPDIR" || return 1
+}
+
+common_teardown() {
+    stop_all
+    if [ -n "${BATS_TEST_COMPLETED:-}" ] || [ ! -f "$BATS_TEST_TMPDIR/gale.log" ]; then
+        return 0
+    fi
+    echo "--- gale.log ---" >&3
+    tail -n 30 "$BATS_TEST_TMPDIR/gale.log" >&3
+}
