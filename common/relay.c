@@ -51,7 +51,16 @@ struct relay {
     void *arg;
     const char *error;
     int finished;
+    struct event *idle;           /* idle timeout, when set */
+    struct timeval idle_after, last_active;
 };
+
+/* Cheap: the loop's cached clock, no system call. */
+static void mark_active(struct relay *r)
+{
+    if (r->idle)
+        event_base_gettimeofday_cached(reactor_base(), &r->last_active);
+}
 
 static void relay_finish(struct relay *r, const char *error)
 {
@@ -61,6 +70,8 @@ static void relay_finish(struct relay *r, const char *error)
     if (error && !r->error)
         r->error = error;
     struct relay_stats st = { r->dir[0].bytes, r->dir[1].bytes, r->error };
+    if (r->idle)
+        event_free(r->idle);
     for (int i = 0; i < 2; i++) {
         if (r->rd[i]) event_free(r->rd[i]);
         if (r->wr[i]) event_free(r->wr[i]);
@@ -79,6 +90,39 @@ static void relay_finish(struct relay *r, const char *error)
 void relay_abort(struct relay *r)
 {
     relay_finish(r, "aborted");
+}
+
+/* Fires at the earliest moment the relay could be idle long enough;
+ * activity since then moves the deadline instead of resetting a timer
+ * on every transfer. */
+static void on_idle_check(evutil_socket_t fd, short what, void *arg)
+{
+    struct relay *r = arg;
+    struct timeval now, deadline, left;
+    (void)fd; (void)what;
+    event_base_gettimeofday_cached(reactor_base(), &now);
+    timeradd(&r->last_active, &r->idle_after, &deadline);
+    if (!timercmp(&now, &deadline, <)) {
+        relay_finish(r, "idle timeout");
+        return;
+    }
+    timersub(&deadline, &now, &left);
+    evtimer_add(r->idle, &left);
+}
+
+void relay_set_idle_timeout(struct relay *r, double seconds)
+{
+    if (seconds <= 0) {
+        if (r->idle)
+            evtimer_del(r->idle);
+        return;
+    }
+    if (!r->idle && !(r->idle = evtimer_new(reactor_base(), on_idle_check, r)))
+        return;
+    r->idle_after.tv_sec = (time_t)seconds;
+    r->idle_after.tv_usec = (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6);
+    mark_active(r);
+    evtimer_add(r->idle, &r->idle_after);
 }
 
 static int both_shut(const struct relay *r)
@@ -127,6 +171,7 @@ static int splice_step(struct relay *r, struct direction *d, int *out_blocked, i
         if (n > 0) {
             d->in_pipe += (size_t)n;
             progress = 1;
+            mark_active(r);
         } else if (n == 0) {
             d->eof = 1;
             progress = 1;
@@ -241,6 +286,7 @@ static void buf_move(struct relay *r, struct direction *d)
     struct evbuffer *out = bufferevent_get_output(r->bev[d->dst]);
     d->bytes += evbuffer_get_length(in);
     evbuffer_add_buffer(out, in);
+    mark_active(r);
     if (evbuffer_get_length(out) >= HIGH_WATER && !d->paused) {
         d->paused = 1;
         bufferevent_disable(r->bev[d->src], EV_READ);
@@ -258,6 +304,7 @@ static void on_buf_write(struct bufferevent *bev, void *arg)
 {
     struct relay *r = arg;
     struct direction *d = &r->dir[bev == r->bev[0] ? 1 : 0];   /* writes into bev */
+    mark_active(r);
     if (d->paused) {
         d->paused = 0;
         bufferevent_setwatermark(bev, EV_WRITE, 0, 0);

@@ -32,6 +32,9 @@ typedef void (*relay_done_cb)(const struct relay_stats *st, void *arg);
 
 /* Takes ownership of both ends.  NULL on failure (ends then closed). */
 struct relay *relay_start(struct relay_end a, struct relay_end b, relay_done_cb cb, void *arg);
+/* Close the relay, with error "idle timeout", once no byte has moved
+ * either way for this long.  0 turns it off. */
+void relay_set_idle_timeout(struct relay *r, double seconds);
 /* Close both ends now; cb is called with error "aborted". */
 void relay_abort(struct relay *r);
 

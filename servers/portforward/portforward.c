@@ -25,6 +25,7 @@ struct forward {
     char host[HOST_MAX];
     int port;
     double timeout;
+    double idle_timeout;
 };
 
 /* -p's default; its address tells whether -p was given. */
@@ -36,7 +37,8 @@ struct pf_cfg {
     long dest_port;
     struct opt_list forwards;
     double connect_timeout;
-    /* filled by start */
+    double idle_timeout;
+    /* filled by check */
     struct forward *fwd;
     size_t n_fwd;
 };
@@ -149,8 +151,10 @@ static int pf_check(void *p, char *err, size_t errlen)
         snprintf(f->host, sizeof f->host, "%s", cfg->host);
         f->port = (int)cfg->dest_port;
     }
-    for (size_t i = 0; i < cfg->n_fwd; i++)
+    for (size_t i = 0; i < cfg->n_fwd; i++) {
         cfg->fwd[i].timeout = cfg->connect_timeout;
+        cfg->fwd[i].idle_timeout = cfg->idle_timeout;
+    }
     return 0;
 }
 
@@ -207,6 +211,8 @@ static void on_connected(int fd, const char *error, void *arg)
     s->relay = relay_start(client, target, on_relay_done, s);
     if (!s->relay)
         session_end(s, NULL, "out of memory");
+    else
+        relay_set_idle_timeout(s->relay, s->fwd->idle_timeout);
 }
 
 static void pf_abort(struct gale_conn *c, void *arg)
@@ -277,6 +283,9 @@ static const struct gale_opt pf_opts[] = {
     { .name = "connect-timeout", .type = OPT_DURATION, .offset = C(connect_timeout),
       .metavar = "SECONDS", .help = "give up on each target address after this long",
       .def = "10" },
+    { .name = "idle-timeout", .type = OPT_DURATION, .offset = C(idle_timeout),
+      .metavar = "SECONDS", .help = "close a connection when no byte has moved for this long (0: never)",
+      .def = "0" },
     { 0 }
 };
 
