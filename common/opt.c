@@ -189,8 +189,11 @@ static int set_number(const struct gale_opt *o, void *p, const char *v, char *er
 int opt_set(const struct gale_opt *o, void *cfg, const char *v, char *err, size_t errlen)
 {
     void *p = field(cfg, o);
-    if (opt_takes_arg(o) && o->check && o->check(v, err, errlen) == -1)
+    char why[512];
+    if (opt_takes_arg(o) && o->check && o->check(v, why, sizeof why) == -1) {
+        snprintf(err, errlen, "--%s: %s", o->name, why);
         return -1;
+    }
     switch (o->type) {
     case OPT_FLAG:
         *(int *)p = 1;

@@ -9,7 +9,7 @@ _gale_options()
 {
     case $1 in
     '') _gale_t='-n --nodaemon --daemon --pidfile -l --logfile --syslog --prefix --log-format -v --verbose -q --quiet -u --uid -g --gid --chroot --umask --rundir -r --reactor --help-reactors --shutdown-timeout --max-connections --help --version' ;;
-    portforward) _gale_t='-p --port -h --host -d --dest_port --forward --connect-timeout --nodaemon --daemon --pidfile --logfile --syslog --prefix --log-format --verbose --quiet --uid --gid --chroot --umask --rundir --reactor --help-reactors --shutdown-timeout --max-connections --help --version' ;;
+    portforward) _gale_t='-p --port -h --host -d --dest_port --forward --connect-timeout --idle-timeout --nodaemon --daemon --pidfile --logfile --syslog --prefix --log-format --verbose --quiet --uid --gid --chroot --umask --rundir --reactor --help-reactors --shutdown-timeout --max-connections --help --version' ;;
     *) _gale_t= ;;
     esac
 }
@@ -26,6 +26,7 @@ _gale_argtype()
     portforward:--dest_port|portforward:-d) _gale_t='word' ;;
     portforward:--forward) _gale_t='word' ;;
     portforward:--connect-timeout) _gale_t='word' ;;
+    portforward:--idle-timeout) _gale_t='word' ;;
     *:--nodaemon|:-n) ;;
     *:--daemon) ;;
     *:--pidfile) _gale_t='file' ;;

@@ -92,12 +92,12 @@ static int parse_forward(const char *s, struct forward *f, char *err, size_t err
 {
     const char *eq = strrchr(s, '=');
     if (!eq || eq == s) {
-        snprintf(err, errlen, "--forward: '%s' is not ENDPOINT=HOST:PORT", s);
+        snprintf(err, errlen, "'%s' is not ENDPOINT=HOST:PORT", s);
         return -1;
     }
     size_t n = (size_t)(eq - s);
     if (n >= sizeof f->listen) {
-        snprintf(err, errlen, "--forward: endpoint too long");
+        snprintf(err, errlen, "endpoint too long");
         return -1;
     }
     memcpy(f->listen, s, n);
@@ -105,7 +105,7 @@ static int parse_forward(const char *s, struct forward *f, char *err, size_t err
     char why[256];
     if (endpoint_check(f->listen, why, sizeof why) == -1 ||
         parse_target(eq + 1, f, why, sizeof why) == -1) {
-        snprintf(err, errlen, "--forward: %s", why);
+        snprintf(err, errlen, "%s", why);
         return -1;
     }
     return 0;
@@ -120,7 +120,7 @@ static int check_forward(const char *s, char *err, size_t errlen)
 static int check_host(const char *s, char *err, size_t errlen)
 {
     if (*s == '\0' || strlen(s) >= HOST_MAX) {
-        snprintf(err, errlen, "--host must be 1 to %d bytes", HOST_MAX - 1);
+        snprintf(err, errlen, "must be 1 to %d bytes", HOST_MAX - 1);
         return -1;
     }
     return 0;
