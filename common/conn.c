@@ -32,7 +32,7 @@ struct gale_listener {
     int fd;
     int lock_fd;                 /* unix lockfile=1, else -1 */
     int inherited;               /* from systemd: never shut down */
-    int paused_full, paused_error, stopped;
+    int armed, paused_error, stopped;
     unsigned count;
     char desc[256];
     struct endpoint ep;
@@ -229,6 +229,9 @@ static void listener_update(struct gale_listener *l)
 {
     int want = !l->stopped && !l->paused_error &&
                !(max_per_listener && l->count >= max_per_listener);
+    if (want == l->armed)
+        return;
+    l->armed = want;
     if (want)
         event_add(l->ev, NULL);
     else
@@ -280,10 +283,6 @@ static void conn_new(struct gale_listener *l, int fd, struct sockaddr_storage *s
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
     sockaddr_format((struct sockaddr *)ss, len, c->peer, sizeof c->peer);
-    struct sockaddr_storage local;
-    socklen_t llen = sizeof local;
-    if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
-        sockaddr_format((struct sockaddr *)&local, llen, c->local, sizeof c->local);
     conn_link(c);
     l->count++;
     listener_update(l);

@@ -30,7 +30,6 @@ struct gale_conn {
     int tls;                         /* accepted on an ssl endpoint */
     struct gale_listener *listener;
     char peer[80];                   /* "127.0.0.1:40112" */
-    char local[80];
     struct timeval started;
     gale_abort_cb abort;             /* set by the server */
     void *data;                      /* the server's session */

@@ -94,3 +94,79 @@ common_teardown() {
     echo "--- gale.log ---" >&3
     tail -n 30 "$BATS_TEST_TMPDIR/gale.log" >&3
 }
+
+# --- added for cli.bats and core.bats -------------------------------
+
+# start_echo PORT: a python3 echo server on 127.0.0.1:PORT (each
+# connection echoes until the client half-closes); sets ECHO_PID,
+# stopped in teardown.  Returns once it listens.
+start_echo() {
+    python3 -c '
+import socket, sys, threading
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(128)
+def serve(c):
+    with c:
+        while True:
+            d = c.recv(65536)
+            if not d:
+                break
+            c.sendall(d)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+' "$1" >/dev/null 2>&1 &
+    ECHO_PID=$!
+    PIDS+=("$ECHO_PID")
+    wait_port "$1"
+}
+
+# through MSG SOCAT-ADDRESS: sends MSG, half-closes, prints the reply
+# (at most 10 s).  E.g. through hello TCP:127.0.0.1:$port
+through() {
+    printf '%s' "$1" | timeout 10 socat -T 5 - "$2"
+}
+
+# refused PORT [HOST]: true when a TCP connect there is refused now.
+refused() {
+    local err
+    err=$(timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "${2:-127.0.0.1}" "$1" 2>&1) && return 1
+    [[ $err == *"Connection refused"* ]]
+}
+
+# wait_refused PORT [HOST]: until connecting there is refused, at most 2 s.
+wait_refused() {
+    local i
+    for ((i = 0; i < 40; i++)); do
+        refused "$@" && return 0
+        sleep 0.05
+    done
+    echo "${2:-127.0.0.1}:$1 still accepts after 2 s" >&2
+    return 1
+}
+
+# wait_grep PATTERN FILE: until FILE has a line matching the extended
+# regex PATTERN, at most 10 s.
+wait_grep() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        grep -Eq -- "$1" "$2" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "no line matching '$1' in $2 within 10 s" >&2
+    return 1
+}
+
+# quick_python: put the python3 interpreter itself first on PATH, for a
+# setup_file.  A python3 that is a wrapper script (pyenv's shims) takes
+# half a second to start, and the helpers start python3 many times.
+quick_python() {
+    local exe
+    exe=$(python3 -c 'import sys; print(sys.executable)') || return 0
+    mkdir -p "$BATS_FILE_TMPDIR/bin"
+    ln -sf "$exe" "$BATS_FILE_TMPDIR/bin/python3"
+    PATH=$BATS_FILE_TMPDIR/bin:$PATH
+    export PATH
+}
