@@ -161,8 +161,13 @@ int main(int argc, char **argv)
         i++;
     }
     void *cfg = parse_server_args(s, argc, argv, i, &g);
-    if (g.version) {
-        printf("gale %s\n", GALE_VERSION);
+    if (g.version || g.help_reactors) {
+        if (g.version)
+            printf("gale %s\n", GALE_VERSION);
+        else
+            print_reactors();
+        opt_free(s->opts, cfg);
+        free(cfg);
         return 0;
     }
     return run_server(s, cfg, &g);

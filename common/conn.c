@@ -371,7 +371,7 @@ struct gale_listener *listener_open(const char *desc, gale_accept_cb cb, void *a
     l->next = listeners;
     listeners = l;
     listener_update(l);
-    log_info("event=listen endpoint=%s", desc);
+    log_info("event=listen endpoint=\"%s\"", desc);
     return l;
 }
 

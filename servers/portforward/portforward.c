@@ -254,7 +254,7 @@ static int pf_start(void *p, char *err, size_t errlen)
         struct forward *f = &cfg->fwd[i];
         if (!listener_open(f->listen, pf_accept, f, err, errlen))
             return -1;
-        log_info("event=forward listen=%s target=%s:%d", f->listen, f->host, f->port);
+        log_info("event=forward listen=\"%s\" target=\"%s:%d\"", f->listen, f->host, f->port);
     }
     return 0;
 }

@@ -170,3 +170,26 @@ quick_python() {
     PATH=$BATS_FILE_TMPDIR/bin:$PATH
     export PATH
 }
+
+# wait_exited PID: until PID has exited, at most 15 s.  Unlike wait_gone
+# this counts a zombie as exited: a --daemon's parent is init, which may
+# be slow to reap it.
+wait_exited() {
+    local i state
+    for ((i = 0; i < 300; i++)); do
+        state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 0
+        [ -z "$state" ] || [ "$state" = Z ] && return 0
+        sleep 0.05
+    done
+    echo "pid $1 still runs after 15 s" >&2
+    return 1
+}
+
+# untrack_pid PID: no longer stop PID in teardown.
+untrack_pid() {
+    local pid kept=()
+    for pid in "${PIDS[@]}"; do
+        [ "$pid" = "$1" ] || kept+=("$pid")
+    done
+    PIDS=("${kept[@]}")
+}
