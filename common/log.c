@@ -4,6 +4,7 @@
  * processes sharing a file never interleave.
  */
 #include "log.h"
+#include "json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +30,7 @@ static const char *log_name = "gale";
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
 void log_set_format(enum log_format fmt) { log_fmt = fmt; }
+enum log_format log_get_format(void) { return log_fmt; }
 void log_set_name(const char *name) { log_name = name; }
 
 int log_open_file(const char *path, char *err, size_t errlen)
@@ -102,22 +104,7 @@ static void put(char *buf, size_t len, size_t *pos, const char *s, size_t n)
 
 static void put_json_string(char *buf, size_t len, size_t *pos, const char *s, size_t n)
 {
-    put(buf, len, pos, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char esc[8];
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)c;
-            put(buf, len, pos, esc, 2);
-        } else if (c < 0x20 || c == 0x7f) {
-            snprintf(esc, sizeof esc, "\\u%04x", c);
-            put(buf, len, pos, esc, 6);
-        } else {
-            put(buf, len, pos, (const char *)&s[i], 1);
-        }
-    }
-    put(buf, len, pos, "\"", 1);
+    json_quote(buf, len - 1, pos, s, n);   /* len - 1: room for the newline */
 }
 
 /* Length of a key=value token at s (value may be "quoted"), 0 if s does

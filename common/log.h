@@ -22,6 +22,7 @@ extern int log_threshold;   /* lines above this level are not formatted */
 int log_open_file(const char *path, char *err, size_t errlen);
 void log_open_syslog(const char *ident);
 void log_set_format(enum log_format fmt);
+enum log_format log_get_format(void);
 void log_set_name(const char *name);      /* the server name on every line */
 int log_reopen(void);                     /* SIGHUP: reopen the file, -1 on failure */
 void log_route_libevent(void);
