@@ -93,8 +93,8 @@ void response_end_head(struct evbuffer *out, int keep_alive, int version_minor)
         evbuffer_add(out, "\r\n", 2);
 }
 
-void response_error(struct evbuffer *out, int status, int keep_alive, int version_minor,
-                    int head_only, const char *extra)
+size_t response_error(struct evbuffer *out, int status, int keep_alive, int version_minor,
+                      int head_only, const char *extra)
 {
     char body[512];
     const char *text = http_status_text(status);
@@ -108,6 +108,7 @@ void response_error(struct evbuffer *out, int status, int keep_alive, int versio
     response_end_head(out, keep_alive, version_minor);
     if (!head_only)
         evbuffer_add(out, body, (size_t)n);
+    return (size_t)n;
 }
 
 /* RFC 9110 5.6.7: IMF-fixdate, and the obsolete RFC 850 and asctime forms. */

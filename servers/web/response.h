@@ -30,8 +30,9 @@ void response_end_head(struct evbuffer *out, int keep_alive, int version_minor);
 /* A complete small HTML page naming the status, with Content-Type and
  * Content-Length; no body for HEAD.  extra: whole header lines ending in
  * CRLF ("Allow: GET, HEAD\r\n"), or NULL. */
-void response_error(struct evbuffer *out, int status, int keep_alive, int version_minor,
-                    int head_only, const char *extra);
+/* Returns the length of the page (sent or, for HEAD, not). */
+size_t response_error(struct evbuffer *out, int status, int keep_alive, int version_minor,
+                      int head_only, const char *extra);
 
 /* IMF-fixdate (RFC 9110 5.6.7) of t into buf (at least 30 bytes). */
 void http_date(time_t t, char *buf, size_t len);

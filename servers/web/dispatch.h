@@ -1,0 +1,12 @@
+/* Routing one parsed request: CGI, redirect, listing, file, or error. */
+#ifndef GALE_WEB_DISPATCH_H
+#define GALE_WEB_DISPATCH_H
+
+#include "http.h"
+
+struct web_session;
+
+/* Queues the response (or starts a CGI through session_run_cgi). */
+void dispatch_request(struct web_session *s, const struct http_request *req);
+
+#endif

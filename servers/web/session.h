@@ -1,0 +1,60 @@
+/*
+ * One HTTP connection: reading request heads (pipelined requests are
+ * answered in order), request bodies for CGI, timeouts, keep-alive.
+ */
+#ifndef GALE_WEB_SESSION_H
+#define GALE_WEB_SESSION_H
+
+#include <stdint.h>
+#include "http.h"
+
+struct gale_conn;
+struct web_cfg;
+struct web_session;
+struct evbuffer;
+struct file_entry;
+
+struct session_cfg {
+    struct web_cfg *web;
+    struct http_limits limits;
+};
+
+enum web_state {
+    WS_HEAD,       /* waiting for (the rest of) a request head */
+    WS_BODY,       /* reading a request body for a CGI script */
+    WS_CGI,        /* a CGI script is answering; input waits */
+    WS_CLOSING,    /* the last response is queued; close once it is sent */
+};
+
+/* The listener's accept callback; arg is the struct session_cfg. */
+void session_accept(struct gale_conn *c, void *arg);
+/* Shutdown begins: close idle connections, end busy ones after their
+ * current response. */
+void session_shutdown_all(void);
+
+/* What dispatch.c and static.c need of the session. */
+struct evbuffer *session_output(struct web_session *s);
+const char *session_peer_ip(const struct web_session *s);
+int session_peer_port(const struct web_session *s);
+int session_is_tls(const struct web_session *s);
+int session_local_port(const struct web_session *s);
+const struct web_cfg *session_web(const struct web_session *s);
+uint64_t session_id(const struct web_session *s);
+
+/* A response has been queued for req: log it; keep_alive 0 closes the
+ * connection once it is sent. */
+void session_responded(struct web_session *s, const struct http_request *req, int status,
+                       uint64_t body_bytes, int keep_alive);
+
+/* Run a CGI script for the request being handled: the session reads the
+ * body, then starts it (dispatch calls this instead of responding). */
+struct cgi_target {
+    const char *program;         /* --processor program or NULL */
+    char *script_file;           /* absolute; taken over */
+    char *script_name;           /* taken over */
+    char *path_info;             /* taken over */
+};
+void session_run_cgi(struct web_session *s, const struct http_request *req,
+                     struct cgi_target *t);
+
+#endif
