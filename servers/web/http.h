@@ -78,7 +78,9 @@ struct http_chunked {
 /*
  * Decodes from in[0..len): copies body bytes to out (room: out_room),
  * sets *consumed and *produced.  Returns 1 when the body (with trailers)
- * is complete, 0 when more input is needed, -1 when malformed.
+ * is complete, 0 when more input is needed or out is full (then
+ * *consumed < len), -1 when malformed.  Bytes after the body are left
+ * unconsumed; a zeroed struct starts a body.
  */
 int http_chunked_decode(struct http_chunked *c, const char *in, size_t len, size_t *consumed,
                         char *out, size_t out_room, size_t *produced);

@@ -14,7 +14,8 @@ struct byte_range {
 };
 
 /*
- * Parses "bytes=0-99,200-,-50" for a file of size bytes.
+ * Parses "bytes=0-99,200-,-50" for a file of size bytes; out has room
+ * for RANGE_MAX ranges.
  * Returns the number of satisfiable ranges (overlapping ones merged,
  * kept in the order given); 0 when none is satisfiable (416); -1 when the
  * header is malformed or not in bytes, or holds more than RANGE_MAX

@@ -1,0 +1,598 @@
+/*
+ * The served tree: request paths to files on disk, and a bounded LRU
+ * cache of what was found; see files.h.
+ *
+ * Every lookup resolves the whole path with realpath() and, unless
+ * --follow-symlinks, refuses (404, so nothing is revealed) a result
+ * outside the real root: a symlink may point anywhere.  Small files are
+ * read into memory; larger ones become libevent file segments, which own
+ * their descriptor and are sent with sendfile() where possible.
+ *
+ * Entries are reference counted: the cache holds one reference and each
+ * response in flight another, so eviction, files_flush() and a changed
+ * file never free an entry that is still being sent.
+ */
+#include "files.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <event2/buffer.h>
+
+#include "mime.h"
+#include "response.h"
+
+#define CHECK_AFTER_MS 1000          /* a cached entry older than this is stat'ed again */
+#define MAX_BUCKETS (1u << 20)
+#define MAX_CANDIDATES 1024          /* --allow-ignore-ext: "name.*" entries considered */
+#define DIR_TYPE "text/html; charset=utf-8"   /* a directory is served as its listing */
+
+struct node {
+    struct file_entry e;             /* first: files_release() finds the node from it */
+    char *key;                       /* the rel asked for; NULL when not cached */
+    int key_slash;
+    unsigned hash;
+    int cached;
+    char *stat_path;                 /* root/rel unresolved: stat() sees a retargeted symlink */
+    char *dir_path;                  /* the directory whose contents chose this file (an
+                                        index or an ignored extension), else NULL */
+    struct stat dir_st;
+    unsigned long long checked_ms;
+    struct node *hnext;              /* hash chain */
+    struct node *prev, *next;        /* LRU list, most recent first */
+};
+
+static struct {
+    char *root;                      /* realpath of --path; NULL before files_init */
+    int single;                      /* the root is one file */
+    char **index, **ext;             /* ext: each with its leading dot */
+    size_t n_index, n_ext;
+    int any_ext, follow_symlinks;
+    size_t max_entries, small_file;
+    struct node **buckets;
+    size_t n_buckets, count;
+    struct node *head, *tail;
+} fs;
+
+static unsigned long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000;
+}
+
+static unsigned hash_key(const char *rel, int slash)
+{
+    unsigned h = 2166136261u ^ (unsigned)slash;     /* FNV-1a */
+    for (; *rel; rel++)
+        h = (h ^ (unsigned char)*rel) * 16777619u;
+    return h;
+}
+
+static int errno_status(int e)
+{
+    switch (e) {
+    case EACCES: case EPERM:
+        return 403;
+    case ENOENT: case ENOTDIR: case ELOOP: case ENAMETOOLONG:
+        return 404;
+    default:
+        return 500;
+    }
+}
+
+static int inside_root(const char *real)
+{
+    size_t n = strlen(fs.root);
+    if (strcmp(fs.root, "/") == 0)
+        return 1;
+    return strncmp(real, fs.root, n) == 0 && (real[n] == '\0' || real[n] == '/');
+}
+
+/* dir + "/" + rel, or dir itself for rel ""; -1 when it does not fit. */
+static int join(char *out, size_t len, const char *dir, const char *rel)
+{
+    const char *sep = (*rel && strcmp(dir, "/") != 0) ? "/" : "";
+    int n = snprintf(out, len, "%s%s%s", dir, sep, *rel ? rel : "");
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static void node_free(struct node *n)
+{
+    if (n->e.segment)
+        evbuffer_file_segment_free(n->e.segment);
+    free((char *)n->e.data);
+    free(n->e.fs_path);
+    free(n->e.rel_path);
+    free(n->stat_path);
+    free(n->dir_path);
+    free(n->key);
+    free(n);
+}
+
+static void set_meta(struct node *n)
+{
+    const struct stat *st = &n->e.st;
+    unsigned long mt = (unsigned long)st->st_mtim.tv_sec * 1000000000ul
+                       + (unsigned long)st->st_mtim.tv_nsec;
+    int len = snprintf(n->e.etag, sizeof n->e.etag, "\"%lx-%lx-%lx\"", (unsigned long)st->st_ino,
+                       (unsigned long)st->st_size, mt);
+    if (len < 0 || (size_t)len >= sizeof n->e.etag)   /* huge inode numbers: fold the time */
+        snprintf(n->e.etag, sizeof n->e.etag, "\"%lx-%lx-%x\"", (unsigned long)st->st_ino,
+                 (unsigned long)st->st_size, (unsigned)(mt ^ (mt >> 32)));
+    http_date(st->st_mtime, n->e.last_modified, sizeof n->e.last_modified);
+    if (n->e.kind == FILE_DIRECTORY)
+        n->e.content_type = DIR_TYPE;
+    else
+        n->e.content_type = mime_type_of(*n->e.rel_path ? n->e.rel_path : n->e.fs_path);
+}
+
+/* The whole file into memory.  A file that shrank meanwhile is served as
+ * read; the size mismatch makes the next check replace the entry. */
+static int read_small(struct node *n, int fd)
+{
+    size_t size = (size_t)n->e.st.st_size, got = 0;
+    char *buf = malloc(size + 1);
+    if (!buf)
+        return 500;
+    while (got < size) {
+        ssize_t r = pread(fd, buf + got, size - got, (off_t)got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            free(buf);
+            return 500;
+        }
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    buf[got] = '\0';
+    n->e.st.st_size = (off_t)got;
+    n->e.data = buf;
+    return 0;
+}
+
+/* Opens the regular file found; the stat kept is that of what was opened. */
+static int load_regular(struct node *n)
+{
+    /* O_NONBLOCK: a FIFO swapped in since the stat() must not block the reactor. */
+    int fd = open(n->e.fs_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+    if (fd == -1)
+        return errno_status(errno);
+    struct stat st;
+    if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return 403;
+    }
+    n->e.st = st;
+    if ((unsigned long long)st.st_size <= fs.small_file) {
+        int s = read_small(n, fd);
+        close(fd);
+        return s;
+    }
+    n->e.segment = evbuffer_file_segment_new(fd, 0, st.st_size, EVBUF_FS_CLOSE_ON_FREE);
+    if (!n->e.segment) {
+        close(fd);
+        return 500;
+    }
+    return 0;
+}
+
+static struct node *node_new(const char *stat_path, char *real, const char *rel,
+                             const struct stat *st)
+{
+    struct node *n = calloc(1, sizeof *n);
+    if (!n) {
+        free(real);
+        return NULL;
+    }
+    n->e.fs_path = real;
+    n->e.st = *st;
+    n->e.kind = S_ISDIR(st->st_mode) ? FILE_DIRECTORY : FILE_REGULAR;
+    n->e.rel_path = strdup(rel);
+    n->stat_path = strdup(stat_path);
+    if (!n->e.rel_path || !n->stat_path) {
+        node_free(n);
+        return NULL;
+    }
+    return n;
+}
+
+/* Looks at root/rel: 0 with *out a new entry (a regular file, loaded, or
+ * a directory), or an HTTP status. */
+static int probe(const char *rel, struct node **out)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    if (join(path, sizeof path, fs.root, rel) == -1)
+        return 404;
+    char *real = realpath(path, NULL);
+    if (!real)
+        return errno_status(errno);
+    if (!fs.follow_symlinks && !inside_root(real)) {
+        free(real);
+        return 404;
+    }
+    if (stat(real, &st) == -1) {
+        int s = errno_status(errno);
+        free(real);
+        return s;
+    }
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {   /* FIFO, device, socket */
+        free(real);
+        return 403;
+    }
+    struct node *n = node_new(path, real, rel, &st);
+    if (!n)
+        return 500;
+    int s = n->e.kind == FILE_REGULAR ? load_regular(n) : 0;
+    if (s) {
+        node_free(n);
+        return s;
+    }
+    set_meta(n);
+    *out = n;
+    return 0;
+}
+
+/* Like probe(), for a file chosen by listing dir (root/dir_rel): only a
+ * regular file will do (404 otherwise), and dir is remembered so that
+ * a change there is noticed too. */
+static int probe_file_in(const char *rel, const char *dir_path, const struct stat *dir_st,
+                         struct node **out)
+{
+    struct node *n = NULL;
+    int s = probe(rel, &n);
+    if (s)
+        return s;
+    if (n->e.kind != FILE_REGULAR || !(n->dir_path = strdup(dir_path))) {
+        s = n->e.kind != FILE_REGULAR ? 404 : 500;
+        node_free(n);
+        return s;
+    }
+    n->dir_st = *dir_st;
+    *out = n;
+    return 0;
+}
+
+/* rel + "/" + name, or name alone under the root. */
+static int join_rel(char *out, size_t len, const char *rel, const char *name)
+{
+    int n = snprintf(out, len, "%s%s%s", rel, *rel ? "/" : "", name);
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* A directory asked for with a slash: its first index file that is a
+ * regular file replaces it; the directory stays when there is none. */
+static int find_index(struct node **dir)
+{
+    struct node *d = *dir;
+    char rel[PATH_MAX];
+    for (size_t i = 0; i < fs.n_index; i++) {
+        struct node *n = NULL;
+        if (join_rel(rel, sizeof rel, d->e.rel_path, fs.index[i]) == -1)
+            continue;
+        int s = probe_file_in(rel, d->stat_path, &d->e.st, &n);
+        if (s == 404)
+            continue;
+        node_free(d);
+        *dir = n;
+        return s;
+    }
+    return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* --allow-ignore-ext: the names "base.*" in dir, sorted; -1 on error. */
+static int list_candidates(const char *dir, const char *base, char ***out, size_t *n)
+{
+    size_t blen = strlen(base), cap = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    *out = NULL;
+    *n = 0;
+    for (struct dirent *de; (de = readdir(d)) && *n < MAX_CANDIDATES;) {
+        if (strncmp(de->d_name, base, blen) != 0 || de->d_name[blen] != '.')
+            continue;
+        if (*n == cap) {
+            char **v = realloc(*out, (cap = cap ? cap * 2 : 8) * sizeof *v);
+            if (!v)
+                break;
+            *out = v;
+        }
+        if (!((*out)[*n] = strdup(de->d_name)))
+            break;
+        (*n)++;
+    }
+    closedir(d);
+    if (*n)
+        qsort(*out, *n, sizeof **out, cmp_names);
+    return 0;
+}
+
+static int find_any_ext(const char *rel, const char *dir_path, const struct stat *dir_st,
+                        struct node **out)
+{
+    const char *slash = strrchr(rel, '/');
+    const char *base = slash ? slash + 1 : rel;
+    char **names, path[PATH_MAX];
+    size_t n, i;
+    int s = 404;
+    if (!*base || list_candidates(dir_path, base, &names, &n) == -1)
+        return 404;
+    for (i = 0; i < n && s == 404; i++) {
+        int len = snprintf(path, sizeof path, "%.*s%s", (int)(base - rel), rel, names[i]);
+        if (len > 0 && (size_t)len < sizeof path)
+            s = probe_file_in(path, dir_path, dir_st, out);
+    }
+    for (i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return s;
+}
+
+/* A missing rel: rel + each --ignore-ext extension, then (--allow-ignore-ext)
+ * any "rel.*", as Twisted's siblingExtensionSearch. */
+static int find_by_ext(const char *rel, struct node **out)
+{
+    char dir_rel[PATH_MAX], dir_path[PATH_MAX], path[PATH_MAX];
+    struct stat dir_st;
+    const char *slash = strrchr(rel, '/');
+    snprintf(dir_rel, sizeof dir_rel, "%.*s", slash ? (int)(slash - rel) : 0, rel);
+    if (join(dir_path, sizeof dir_path, fs.root, dir_rel) == -1 || stat(dir_path, &dir_st) == -1)
+        return 404;
+    for (size_t i = 0; i < fs.n_ext; i++) {
+        int len = snprintf(path, sizeof path, "%s%s", rel, fs.ext[i]);
+        if (len < 0 || (size_t)len >= sizeof path)
+            continue;
+        int s = probe_file_in(path, dir_path, &dir_st, out);
+        if (s != 404)
+            return s;
+    }
+    return fs.any_ext ? find_any_ext(rel, dir_path, &dir_st, out) : 404;
+}
+
+static struct node *lookup_fresh(const char *rel, int dir_slash, int *status)
+{
+    struct node *n = NULL;
+    int s = probe(rel, &n);
+    if (s == 404 && !dir_slash && *rel && !fs.single)
+        s = find_by_ext(rel, &n);
+    if (s == 0 && n->e.kind == FILE_DIRECTORY && dir_slash) {
+        s = find_index(&n);
+    } else if (s == 0 && dir_slash && !fs.single) {
+        /* "/file.txt/" names a directory that is not there, as in Twisted and nginx. */
+        node_free(n);
+        s = 404;
+    }
+    if (s) {
+        *status = s;
+        return NULL;
+    }
+    return n;
+}
+
+static int stat_changed(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev != b->st_dev || a->st_ino != b->st_ino || a->st_size != b->st_size
+        || a->st_mtim.tv_sec != b->st_mtim.tv_sec || a->st_mtim.tv_nsec != b->st_mtim.tv_nsec
+        || a->st_ctim.tv_sec != b->st_ctim.tv_sec || a->st_ctim.tv_nsec != b->st_ctim.tv_nsec;
+}
+
+static int still_valid(const struct node *n)
+{
+    struct stat st;
+    if (stat(n->stat_path, &st) == -1 || stat_changed(&st, &n->e.st))
+        return 0;
+    return !n->dir_path || (stat(n->dir_path, &st) == 0 && !stat_changed(&st, &n->dir_st));
+}
+
+static void lru_unlink(struct node *n)
+{
+    if (n->prev)
+        n->prev->next = n->next;
+    else
+        fs.head = n->next;
+    if (n->next)
+        n->next->prev = n->prev;
+    else
+        fs.tail = n->prev;
+    n->prev = n->next = NULL;
+}
+
+static void lru_push(struct node *n)
+{
+    n->next = fs.head;
+    if (fs.head)
+        fs.head->prev = n;
+    fs.head = n;
+    if (!fs.tail)
+        fs.tail = n;
+}
+
+static struct node *cache_find(const char *rel, int slash, unsigned h)
+{
+    if (!fs.n_buckets)
+        return NULL;
+    for (struct node *n = fs.buckets[h & (fs.n_buckets - 1)]; n; n = n->hnext)
+        if (n->hash == h && n->key_slash == slash && strcmp(n->key, rel) == 0)
+            return n;
+    return NULL;
+}
+
+/* Drops the cache's reference; a response still sending the entry keeps it alive. */
+static void cache_remove(struct node *n)
+{
+    struct node **p = &fs.buckets[n->hash & (fs.n_buckets - 1)];
+    while (*p != n)
+        p = &(*p)->hnext;
+    *p = n->hnext;
+    lru_unlink(n);
+    n->cached = 0;
+    fs.count--;
+    files_release(&n->e);
+}
+
+static void cache_insert(struct node *n, const char *rel, int slash, unsigned h)
+{
+    if (!fs.n_buckets || !(n->key = strdup(rel)))
+        return;
+    while (fs.count >= fs.max_entries && fs.tail)
+        cache_remove(fs.tail);
+    n->key_slash = slash;
+    n->hash = h;
+    n->cached = 1;
+    n->hnext = fs.buckets[h & (fs.n_buckets - 1)];
+    fs.buckets[h & (fs.n_buckets - 1)] = n;
+    lru_push(n);
+    fs.count++;
+    n->e.refs++;
+}
+
+struct file_entry *files_lookup(const char *rel, int dir_slash, int *status)
+{
+    int dummy;
+    status = status ? status : &dummy;
+    if (!fs.root) {
+        *status = 500;
+        return NULL;
+    }
+    if (fs.single || !rel) {          /* one file answers every path */
+        rel = "";
+        dir_slash = fs.single ? 0 : dir_slash;
+    }
+    unsigned h = hash_key(rel, dir_slash);
+    unsigned long long now = now_ms();
+    struct node *n = cache_find(rel, dir_slash, h);
+    if (n && now - n->checked_ms > CHECK_AFTER_MS) {
+        if (still_valid(n)) {
+            n->checked_ms = now;
+        } else {
+            cache_remove(n);
+            n = NULL;
+        }
+    }
+    if (n) {
+        lru_unlink(n);
+        lru_push(n);
+    } else if ((n = lookup_fresh(rel, dir_slash, status))) {
+        n->checked_ms = now;
+        cache_insert(n, rel, dir_slash, h);
+    } else {
+        return NULL;
+    }
+    n->e.refs++;
+    *status = 200;
+    return &n->e;
+}
+
+void files_hold(struct file_entry *e)
+{
+    if (e)
+        e->refs++;
+}
+
+void files_release(struct file_entry *e)
+{
+    if (e && --e->refs == 0)
+        node_free((struct node *)e);
+}
+
+void files_flush(void)
+{
+    while (fs.head)
+        cache_remove(fs.head);
+}
+
+static void free_strings(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+void files_free(void)
+{
+    files_flush();
+    free(fs.buckets);
+    free_strings(fs.index, fs.n_index);
+    free_strings(fs.ext, fs.n_ext);
+    free(fs.root);
+    memset(&fs, 0, sizeof fs);
+}
+
+/* --ignore-ext values with their leading dot; "*" is --allow-ignore-ext. */
+static int copy_config(const struct files_cfg *cfg)
+{
+    fs.index = calloc(cfg->n_index + 1, sizeof *fs.index);
+    fs.ext = calloc(cfg->n_ignore_ext + 1, sizeof *fs.ext);
+    if (!fs.index || !fs.ext)
+        return -1;
+    for (size_t i = 0; i < cfg->n_index; i++)
+        if (*cfg->index[i] && !(fs.index[fs.n_index++] = strdup(cfg->index[i])))
+            return -1;
+    for (size_t i = 0; i < cfg->n_ignore_ext; i++) {
+        const char *x = cfg->ignore_ext[i];
+        char *dotted;
+        if (strcmp(x, "*") == 0) {
+            fs.any_ext = 1;
+            continue;
+        }
+        if (*x == '.')
+            x++;
+        if (!*x)
+            continue;
+        if (asprintf(&dotted, ".%s", x) == -1)
+            return -1;
+        fs.ext[fs.n_ext++] = dotted;
+    }
+    fs.any_ext |= cfg->allow_ignore_ext;
+    fs.follow_symlinks = cfg->follow_symlinks;
+    fs.small_file = cfg->small_file;
+    fs.max_entries = cfg->max_entries;
+    for (fs.n_buckets = fs.max_entries ? 16 : 0;
+         fs.n_buckets && fs.n_buckets < fs.max_entries && fs.n_buckets < MAX_BUCKETS;)
+        fs.n_buckets *= 2;
+    if (fs.n_buckets && !(fs.buckets = calloc(fs.n_buckets, sizeof *fs.buckets)))
+        return -1;
+    return 0;
+}
+
+int files_init(const struct files_cfg *cfg, char *err, size_t errlen)
+{
+    struct stat st;
+    files_free();
+    if (!cfg->root || !*cfg->root) {
+        snprintf(err, errlen, "no path to serve");
+        return -1;
+    }
+    if (!(fs.root = realpath(cfg->root, NULL)) || stat(fs.root, &st) == -1) {
+        snprintf(err, errlen, "cannot serve %s: %s", cfg->root, strerror(errno));
+        files_free();
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "cannot serve %s: not a directory or regular file", cfg->root);
+        files_free();
+        return -1;
+    }
+    fs.single = S_ISREG(st.st_mode);
+    if (copy_config(cfg) == -1) {
+        snprintf(err, errlen, "out of memory");
+        files_free();
+        return -1;
+    }
+    return 0;
+}
