@@ -32,6 +32,7 @@ struct cgi_params {
     int https;
     double timeout;               /* seconds for the whole run; 0: none */
     int keep_alive;               /* the client asked for it */
+    uint64_t conn_id;             /* the connection's id, for log lines */
 };
 
 struct cgi_job;
