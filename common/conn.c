@@ -422,9 +422,19 @@ struct bufferevent *conn_bufferevent(struct gale_conn *c)
     } else {
         bev = bufferevent_socket_new(base, c->fd, BEV_OPT_CLOSE_ON_FREE);
     }
-    if (bev)
-        c->fd = -1;
+    if (!bev)
+        return NULL;
+    c->fd = -1;
+    conn_tune_bufferevent(bev);
     return bev;
+}
+
+/* libevent writes at most 16 KiB per call by default: one sendfile() or
+ * write() per 16 KiB is far too many system calls for large bodies. */
+void conn_tune_bufferevent(struct bufferevent *bev)
+{
+    bufferevent_set_max_single_write(bev, 1024 * 1024);
+    bufferevent_set_max_single_read(bev, 64 * 1024);
 }
 
 void conn_free(struct gale_conn *c)

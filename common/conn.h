@@ -48,6 +48,8 @@ void listeners_close_all(void);                  /* exit: close, remove unix fil
 /* A bufferevent on the connection: TLS on ssl endpoints, plain otherwise.
  * The bufferevent owns the fd from then on.  NULL on failure. */
 struct bufferevent *conn_bufferevent(struct gale_conn *c);
+/* Larger reads and writes per call than libevent's default. */
+void conn_tune_bufferevent(struct bufferevent *bev);
 /* The connection is over: frees it, closes the fd unless a bufferevent
  * took it, and lets its listener accept again. */
 void conn_free(struct gale_conn *c);

@@ -24,6 +24,7 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
+#include "conn.h"
 #include "reactor.h"
 
 #define PIPE_BYTES (256 * 1024)   /* bytes in flight per direction */
@@ -338,6 +339,7 @@ static int buffer_start(struct relay *r)
             r->bev[i] = bufferevent_socket_new(reactor_base(), r->fd[i], BEV_OPT_CLOSE_ON_FREE);
             if (!r->bev[i])
                 return -1;
+            conn_tune_bufferevent(r->bev[i]);
             r->fd[i] = -1;
         }
     }

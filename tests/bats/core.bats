@@ -453,3 +453,32 @@ STOPPING=1"
     wait_grep 'event=close client=\[::1\]:' gale.log
     grep -q 'event=close client=127\.0\.0\.1:' gale.log
 }
+
+@test "out of descriptors: accept pauses instead of spinning, and serves again once fds free up" {
+    start_echo "$TARGET"
+    # A handful of descriptors: a few connections exhaust them.
+    bash -c 'ulimit -n 32; exec "$0" portforward -p "tcp:$1:interface=127.0.0.1" -h 127.0.0.1 -d "$2"' \
+        "$GALE" "$PORT" "$TARGET" >>"$BATS_TEST_TMPDIR/gale.log" 2>&1 &
+    GALE_PID=$!
+    track_pid "$GALE_PID"
+    wait_port "$PORT"
+    run python3 - "$PORT" "$GALE_PID" <<'PY'
+import socket, sys, time
+port, pid = int(sys.argv[1]), sys.argv[2]
+held = [socket.create_connection(("127.0.0.1", port)) for _ in range(40)]
+time.sleep(1.0)
+cpu = lambda: sum(int(x) for x in open(f"/proc/{pid}/stat").read().split(")")[1].split()[11:13])
+before = cpu(); time.sleep(1.0); spent = cpu() - before
+for s in held:
+    s.close()
+time.sleep(0.5)
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+s.sendall(b"after"); s.shutdown(socket.SHUT_WR)
+print("cpu_ticks", spent, "echo", s.recv(100).decode())
+PY
+    assert_success
+    assert_output --regexp 'echo after$'
+    # Less than a fifth of a second of CPU in a second while out of fds: no spin.
+    [[ $(awk '{print $2}' <<<"$output") -lt 20 ]]
+    grep -q 'event=accept-paused' "$BATS_TEST_TMPDIR/gale.log"
+}
