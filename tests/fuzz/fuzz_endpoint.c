@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "endpoint.h"
+#include "../../common/endpoint.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
