@@ -53,17 +53,22 @@ void listener_set_max(int max) { max_per_listener = max > 0 ? (unsigned)max : 0;
 const char *listener_desc(const struct gale_listener *l) { return l->desc; }
 unsigned conns_open(void) { return n_conns; }
 
-int listener_port(const struct gale_listener *l)
+int socket_local_port(int fd)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
-    if (getsockname(l->fd, (struct sockaddr *)&ss, &len) == -1)
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
         return 0;
     if (ss.ss_family == AF_INET)
         return ntohs(((struct sockaddr_in *)&ss)->sin_port);
     if (ss.ss_family == AF_INET6)
         return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
     return 0;
+}
+
+int listener_port(const struct gale_listener *l)
+{
+    return socket_local_port(l->fd);
 }
 
 double conn_age(const struct gale_conn *c)

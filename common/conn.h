@@ -42,6 +42,7 @@ struct gale_listener *listener_open(const char *desc, gale_accept_cb cb, void *a
 void listener_set_max(int max_connections);     /* for every listener; 0: none */
 const char *listener_desc(const struct gale_listener *l);
 int listener_port(const struct gale_listener *l);  /* the bound port, 0 for unix */
+int socket_local_port(int fd);                     /* likewise for any socket */
 void listeners_stop_all(void);                   /* shutdown: stop accepting */
 void listeners_close_all(void);                  /* exit: close, remove unix files */
 

@@ -89,15 +89,7 @@ int session_peer_port(const struct web_session *s)
 
 int session_local_port(const struct web_session *s)
 {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    if (getsockname(bufferevent_getfd(s->bev), (struct sockaddr *)&ss, &len) == -1)
-        return 0;
-    if (ss.ss_family == AF_INET)
-        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    if (ss.ss_family == AF_INET6)
-        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    return 0;
+    return socket_local_port(bufferevent_getfd(s->bev));
 }
 
 /* --- life and death -------------------------------------------------- */

@@ -193,3 +193,43 @@ untrack_pid() {
     done
     PIDS=("${kept[@]}")
 }
+
+# --- added for the web*.bats files ----------------------------------
+
+# The raw-socket HTTP client of the web tests (see its docstring).
+RAWHTTP=${BATS_TEST_DIRNAME}/fixtures/web/rawhttp.py
+
+# start_web ARGS...: gale web on 127.0.0.1:$PORT (the caller sets PORT)
+# with ARGS, via start_gale; returns once it listens.
+start_web() {
+    start_gale web --listen "tcp:$PORT:interface=127.0.0.1" "$@"
+    wait_port "$PORT"
+}
+
+# rawhttp REQUEST [RAWHTTP OPTIONS]: sends REQUEST (printf %b escapes:
+# \r\n) to 127.0.0.1:$PORT at once and prints the responses as
+# rawhttp.py does.
+rawhttp() {
+    printf '%b' "$1" | timeout 20 python3 "$RAWHTTP" "$PORT" "${@:2}"
+}
+
+# web_head PATH [CURL ARGS]: the head of the response to a request for
+# PATH on 127.0.0.1:$PORT, CRs stripped (the body is dropped).
+web_head() {
+    curl -sS --max-time 10 -D - -o /dev/null "${@:2}" "http://127.0.0.1:$PORT$1" | tr -d '\r'
+}
+
+# web_get PATH [CURL ARGS]: the body of the response to PATH, as is.
+web_get() {
+    curl -sS --max-time 10 "${@:2}" "http://127.0.0.1:$PORT$1"
+}
+
+# web_py CODE [ARGS]: runs python3 CODE (at most 30 s) with rawhttp.py's
+# functions imported, os imported, and PORT (an int) and ROOT set from
+# the shell's.
+web_py() {
+    PORT=$PORT ROOT=${ROOT:-} PYTHONPATH=$(dirname "$RAWHTTP") timeout 30 python3 -c "import os
+from rawhttp import *
+PORT = int(os.environ['PORT'])
+$1" "${@:2}"
+}
