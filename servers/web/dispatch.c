@@ -27,7 +27,7 @@ static int has_body(const struct http_request *req)
 }
 
 /* A request body we will not read would be taken for the next request. */
-static int can_keep_alive(const struct http_request *req)
+int can_keep_alive(const struct http_request *req)
 {
     return req->keep_alive && !has_body(req);
 }
@@ -120,14 +120,18 @@ static int try_path_info(struct web_session *s, const struct http_request *req, 
     return 0;
 }
 
-static void redirect_to_dir(struct web_session *s, const struct http_request *req)
+/* The Location is made from the normalised path, never echoed: a raw
+ * "//host/.." would send the browser to another site. */
+static void redirect_to_dir(struct web_session *s, const struct http_request *req,
+                            const char *rel)
 {
     struct evbuffer *out = session_output(s);
     int ka = can_keep_alive(req);
+    char url[3 * PATH_MAX];
+    path_url_encode(rel, url, sizeof url);
     response_start(out, 301);
-    evbuffer_add_printf(out, "Location: %.*s/%s%.*s\r\nContent-Length: 0\r\n",
-                        (int)req->path.len, req->path.p, req->query.len ? "?" : "",
-                        (int)req->query.len, req->query.p);
+    evbuffer_add_printf(out, "Location: /%s/%s%.*s\r\nContent-Length: 0\r\n", url,
+                        req->query.len ? "?" : "", (int)req->query.len, req->query.p);
     response_end_head(out, ka, req->version_minor);
     session_responded(s, req, 301, 0, ka);
 }
@@ -167,7 +171,7 @@ static void serve_entry(struct web_session *s, const struct http_request *req,
     else if (e->kind == FILE_REGULAR)
         static_respond(s, req, e);
     else if (!dir_slash)
-        redirect_to_dir(s, req);
+        redirect_to_dir(s, req, rel);
     else if (session_web(s)->no_listing)
         error_reply(s, req, 403, NULL);
     else

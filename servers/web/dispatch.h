@@ -6,6 +6,10 @@
 
 struct web_session;
 
+/* Whether the connection can carry another request after this one: not
+ * when it has a body that nobody reads. */
+int can_keep_alive(const struct http_request *req);
+
 /* Queues the response (or starts a CGI through session_run_cgi). */
 void dispatch_request(struct web_session *s, const struct http_request *req);
 

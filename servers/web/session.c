@@ -392,6 +392,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
     struct web_session *s = arg;
     (void)bev;
+    if (what & BEV_EVENT_CONNECTED)
+        return;                     /* the TLS handshake is done */
     if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING) && s->state == WS_HEAD &&
         evbuffer_get_length(session_output(s)) > 0) {
         s->peer_eof = 1;            /* half-closed: answer what was asked, then close */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <event2/buffer.h>
 
+#include "dispatch.h"
 #include "files.h"
 #include "range.h"
 #include "response.h"
@@ -90,8 +91,8 @@ static void send_304(struct web_session *s, const struct http_request *req,
     struct evbuffer *out = session_output(s);
     response_start(out, 304);
     validators(out, e);
-    response_end_head(out, req->keep_alive, req->version_minor);
-    session_responded(s, req, 304, 0, 1);
+    response_end_head(out, can_keep_alive(req), req->version_minor);
+    session_responded(s, req, 304, 0, can_keep_alive(req));
 }
 
 static void send_416(struct web_session *s, const struct http_request *req,
@@ -100,9 +101,9 @@ static void send_416(struct web_session *s, const struct http_request *req,
     char extra[64];
     snprintf(extra, sizeof extra, "Content-Range: bytes */%" PRIu64 "\r\n",
              (uint64_t)e->st.st_size);
-    size_t n = response_error(session_output(s), 416, req->keep_alive, req->version_minor,
+    size_t n = response_error(session_output(s), 416, can_keep_alive(req), req->version_minor,
                               req->method == HTTP_HEAD, extra);
-    session_responded(s, req, 416, n, 1);
+    session_responded(s, req, 416, n, can_keep_alive(req));
 }
 
 static void send_whole(struct web_session *s, const struct http_request *req,
@@ -115,10 +116,10 @@ static void send_whole(struct web_session *s, const struct http_request *req,
     evbuffer_add_printf(out, "Content-Type: %s\r\nContent-Length: %" PRIu64 "\r\n",
                         e->content_type, size);
     validators(out, e);
-    response_end_head(out, req->keep_alive, req->version_minor);
+    response_end_head(out, can_keep_alive(req), req->version_minor);
     if (!head)
         add_body(out, e, 0, size);
-    session_responded(s, req, 200, head ? 0 : size, 1);
+    session_responded(s, req, 200, head ? 0 : size, can_keep_alive(req));
 }
 
 static void send_one_range(struct web_session *s, const struct http_request *req,
@@ -131,10 +132,10 @@ static void send_one_range(struct web_session *s, const struct http_request *req
                         "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64 "\r\n",
                         e->content_type, len, r->first, r->last, (uint64_t)e->st.st_size);
     validators(out, e);
-    response_end_head(out, req->keep_alive, req->version_minor);
+    response_end_head(out, can_keep_alive(req), req->version_minor);
     if (req->method != HTTP_HEAD)
         add_body(out, e, r->first, len);
-    session_responded(s, req, 206, req->method == HTTP_HEAD ? 0 : len, 1);
+    session_responded(s, req, 206, req->method == HTTP_HEAD ? 0 : len, can_keep_alive(req));
 }
 
 static int part_head(char *buf, size_t len, const struct file_entry *e,
@@ -159,7 +160,7 @@ static void send_ranges(struct web_session *s, const struct http_request *req,
     evbuffer_add_printf(out, "Content-Type: multipart/byteranges; boundary=" BOUNDARY "\r\n"
                         "Content-Length: %" PRIu64 "\r\n", total);
     validators(out, e);
-    response_end_head(out, req->keep_alive, req->version_minor);
+    response_end_head(out, can_keep_alive(req), req->version_minor);
     if (req->method != HTTP_HEAD) {
         for (int i = 0; i < n; i++) {
             int h = part_head(head, sizeof head, e, &r[i]);
@@ -168,7 +169,7 @@ static void send_ranges(struct web_session *s, const struct http_request *req,
         }
         evbuffer_add(out, tail, sizeof tail - 1);
     }
-    session_responded(s, req, 206, req->method == HTTP_HEAD ? 0 : total, 1);
+    session_responded(s, req, 206, req->method == HTTP_HEAD ? 0 : total, can_keep_alive(req));
 }
 
 void static_respond(struct web_session *s, const struct http_request *req,
