@@ -166,6 +166,8 @@ int main(int argc, char **argv)
             printf("gale %s\n", GALE_VERSION);
         else
             print_reactors();
+        if (s->cleanup)
+            s->cleanup(cfg);
         opt_free(s->opts, cfg);
         free(cfg);
         return 0;
