@@ -190,6 +190,25 @@ static void on_cgi_done(int ok, int status, uint64_t bytes, int keep_alive, void
     }
 }
 
+/* SERVER_NAME: the Host header without its port ("[::1]:80" -> "[::1]"). */
+static void host_without_port(const struct http_request *req, char *out, size_t len)
+{
+    const char *h = req->host.p;
+    size_t n = req->has_host ? req->host.len : 0;
+    if (n == 0 || !h) {
+        snprintf(out, len, "localhost");
+        return;
+    }
+    const char *end = n && h[0] == '[' ? memchr(h, ']', n) : NULL;
+    const char *colon = memchr(end ? end : h, ':', n - (size_t)((end ? end : h) - h));
+    if (colon)
+        n = (size_t)(colon - h);
+    if (n == 0 || n >= len)
+        snprintf(out, len, "localhost");
+    else
+        snprintf(out, len, "%.*s", (int)n, h);
+}
+
 static void start_cgi(struct web_session *s)
 {
     const struct web_cfg *w = s->cfg->web;
@@ -202,13 +221,8 @@ static void start_cgi(struct web_session *s)
         .https = s->conn->tls, .timeout = w->cgi_timeout, .keep_alive = s->req->keep_alive,
         .conn_id = s->conn->id,
     };
-    char host[256] = "localhost";
-    if (s->req->has_host) {
-        size_t n = strcspn(s->req->host.p, ":");
-        if (n > s->req->host.len) n = s->req->host.len;
-        if (n > 0 && n < sizeof host)
-            snprintf(host, sizeof host, "%.*s", (int)n, s->req->host.p);
-    }
+    char host[256];
+    host_without_port(s->req, host, sizeof host);
     p.server_name = host;
     struct evbuffer *body = s->body;
     s->body = NULL;
