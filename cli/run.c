@@ -19,6 +19,7 @@
 #include "log.h"
 #include "reactor.h"
 #include "resolver.h"
+#include "udp.h"
 
 #define EXIT_USAGE 2
 
@@ -147,6 +148,7 @@ int run_server(const struct gale_server *s, void *cfg, const struct global_cfg *
     int status = reactor_run();
     log_info("event=exit status=%d", status);
     listeners_close_all();
+    udp_close_all();
     resolver_free();
     reactor_free();
     pidfile_release();
