@@ -1,0 +1,319 @@
+/*
+ * gale dns: an authoritative DNS server for zone files and hosts files,
+ * over UDP and TCP (RFC 1035, RFC 7766), with twistd dns's options.
+ * Answers come from an index built at load (store.c); a SIGHUP builds a
+ * new one and swaps it in only if every file loads.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "conn.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+#include "udp.h"
+#include "wire.h"
+
+#define TCP_IDLE_SECONDS 10
+#define TCP_MAX_PENDING (64 * 1024)
+#define UDP_MAX_ANSWER 4096
+
+struct dns_cfg {
+    long port;
+    const char *interface;
+    struct opt_list hosts_files, bindzones, pyzones;
+    int verbose;
+};
+
+static struct dns_cfg *cfg_now;
+static struct dns_store *store;
+
+/* --- loading --------------------------------------------------------- */
+
+static struct dns_store *load_store(const struct dns_cfg *cfg, char *err, size_t errlen)
+{
+    struct dns_store *st = store_new();
+    if (!st) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < cfg->bindzones.n; i++)
+        if (store_load_zone_file(st, cfg->bindzones.v[i], err, errlen) == -1)
+            goto fail;
+    for (size_t i = 0; i < cfg->hosts_files.n; i++)
+        if (store_load_hosts_file(st, cfg->hosts_files.v[i], err, errlen) == -1)
+            goto fail;
+    return st;
+fail:
+    store_free(st);
+    return NULL;
+}
+
+/* --- answering ------------------------------------------------------- */
+
+static const char *rcode_name(int rcode)
+{
+    static const char *const names[] = { "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+                                         "NOTIMP", "REFUSED" };
+    return rcode >= 0 && rcode <= 5 ? names[rcode] : "OTHER";
+}
+
+static void log_query(const char *client, const struct dns_query *q, int rcode,
+                      struct timespec *t0)
+{
+    struct timespec t1;
+    char name[1024];
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (dns_name_to_text(&q->qname, name, sizeof name) < 0)
+        snprintf(name, sizeof name, "?");
+    double ms = (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+    log_info("event=query client=%s name=\"%s\" type=%u rcode=%s ms=%.3f", client, name,
+             q->qtype, rcode_name(rcode), ms);
+}
+
+/* Builds the answer to msg into out (at most cap bytes); 0 when the
+ * message deserves no answer. */
+static size_t answer(const uint8_t *msg, size_t len, uint8_t *out, size_t cap, int udp,
+                     const char *client)
+{
+    struct dns_query q;
+    struct dns_builder b;
+    struct timespec t0;
+    if (cfg_now->verbose)
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+    int r = dns_parse_query(msg, len, &q);
+    if (r == -1)
+        return 0;
+    size_t limit = cap;
+    if (udp)
+        limit = q.has_edns ? (q.edns_payload < cap ? q.edns_payload : cap) : DNS_UDP_DEFAULT;
+    /* Room is kept for the OPT record, which goes in last. */
+    int opt = r == 0 && q.has_edns;
+    dns_builder_init(&b, out, opt ? limit - 11 : limit);
+    if (r != 0) {
+        dns_begin_answer(&b, &q, 0, r);
+    } else if (q.opcode != DNS_OP_QUERY) {
+        dns_begin_answer(&b, &q, 0, DNS_R_NOTIMP);
+    } else {
+        dns_begin_answer(&b, &q, 0, DNS_R_NOERROR);
+        if (q.qtype == DNS_T_AXFR || q.qtype == DNS_T_IXFR ||
+            store_answer(store, &q, &b) == STORE_NOT_OURS) {
+            dns_begin_answer(&b, &q, 0, DNS_R_REFUSED);
+        }
+    }
+    if (opt) {
+        b.cap = limit;
+        dns_add_opt(&b, DNS_EDNS_PAYLOAD, 0);
+    }
+    size_t n = dns_finish(&b);
+    if (cfg_now->verbose && r == 0)
+        log_query(client, &q, b.hdr.flags & 0xF, &t0);
+    return n;
+}
+
+static void on_datagram(struct gale_udp *u, const uint8_t *data, size_t len,
+                        const struct sockaddr *peer, socklen_t peerlen, void *arg)
+{
+    static uint8_t out[UDP_MAX_ANSWER];
+    char client[80] = "";
+    (void)arg;
+    if (cfg_now->verbose)
+        sockaddr_format(peer, peerlen, client, sizeof client);
+    size_t n = answer(data, len, out, sizeof out, 1, client);
+    if (n)
+        udp_send(u, out, n, peer, peerlen);
+}
+
+/* --- TCP: two-byte length framing, several queries per connection ----- */
+
+struct tcp_session {
+    struct gale_conn *conn;
+    struct bufferevent *bev;
+};
+
+static void tcp_close(struct tcp_session *t)
+{
+    bufferevent_free(t->bev);
+    conn_free(t->conn);
+    free(t);
+}
+
+static void tcp_abort(struct gale_conn *c, void *arg)
+{
+    (void)c;
+    tcp_close(arg);
+}
+
+static void on_tcp_read(struct bufferevent *bev, void *arg)
+{
+    struct tcp_session *t = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    static uint8_t out[65535 + 2];
+    for (;;) {
+        uint8_t lenbuf[2];
+        if (evbuffer_copyout(in, lenbuf, 2) < 2)
+            return;
+        size_t len = (size_t)lenbuf[0] << 8 | lenbuf[1];
+        if (evbuffer_get_length(in) < len + 2)
+            return;
+        const uint8_t *msg = evbuffer_pullup(in, (ev_ssize_t)len + 2) + 2;
+        size_t n = answer(msg, len, out + 2, sizeof out - 2, 0, t->conn->peer);
+        evbuffer_drain(in, len + 2);
+        if (n == 0) {
+            tcp_close(t);
+            return;
+        }
+        out[0] = (uint8_t)(n >> 8);
+        out[1] = (uint8_t)n;
+        bufferevent_write(bev, out, n + 2);
+        if (evbuffer_get_length(bufferevent_get_output(bev)) > TCP_MAX_PENDING) {
+            bufferevent_disable(bev, EV_READ);   /* the client reads too slowly */
+            return;
+        }
+    }
+}
+
+static void on_tcp_write(struct bufferevent *bev, void *arg)
+{
+    (void)arg;
+    bufferevent_enable(bev, EV_READ);
+}
+
+static void on_tcp_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    if (what & BEV_EVENT_CONNECTED)
+        return;
+    tcp_close(arg);
+}
+
+static void on_tcp_accept(struct gale_conn *c, void *arg)
+{
+    struct tcp_session *t = calloc(1, sizeof *t);
+    (void)arg;
+    if (!t || !(t->bev = conn_bufferevent(c))) {
+        free(t);
+        conn_free(c);
+        return;
+    }
+    t->conn = c;
+    c->data = t;
+    c->abort = tcp_abort;
+    struct timeval idle = { TCP_IDLE_SECONDS, 0 };
+    bufferevent_set_timeouts(t->bev, &idle, &idle);
+    bufferevent_setcb(t->bev, on_tcp_read, on_tcp_write, on_tcp_event, t);
+    bufferevent_enable(t->bev, EV_READ | EV_WRITE);
+}
+
+/* --- life cycle ------------------------------------------------------- */
+
+static int dns_check(void *p, char *err, size_t errlen)
+{
+    struct dns_cfg *cfg = p;
+    if (cfg->pyzones.n) {
+        snprintf(err, errlen, "--pyzone: Python zone files are twistd's own; write the zone "
+                 "in BIND format and give it with --bindzone");
+        return -1;
+    }
+    if (cfg->bindzones.n == 0 && cfg->hosts_files.n == 0) {
+        snprintf(err, errlen, "nothing to serve: give --bindzone FILE or --hosts-file FILE");
+        return -1;
+    }
+    return 0;
+}
+
+static int tcp_endpoint(const struct dns_cfg *cfg, char *buf, size_t len)
+{
+    if (!cfg->interface || !*cfg->interface)
+        return snprintf(buf, len, "tcp:%ld", cfg->port);
+    /* Colons inside an IPv6 address are escaped for the endpoint syntax. */
+    size_t n = (size_t)snprintf(buf, len, "tcp:%ld:interface=", cfg->port);
+    for (const char *p = cfg->interface; *p && n + 3 < len; p++) {
+        if (*p == ':')
+            buf[n++] = '\\';
+        buf[n++] = *p;
+    }
+    buf[n] = '\0';
+    return (int)n;
+}
+
+static int dns_start(void *p, char *err, size_t errlen)
+{
+    struct dns_cfg *cfg = p;
+    char ep[256];
+    cfg_now = cfg;
+    store = load_store(cfg, err, errlen);
+    if (!store)
+        return -1;
+    if (!udp_open((int)cfg->port, cfg->interface, on_datagram, NULL, err, errlen))
+        return -1;
+    tcp_endpoint(cfg, ep, sizeof ep);
+    if (!listener_open(ep, on_tcp_accept, NULL, err, errlen))
+        return -1;
+    log_info("event=loaded zones=%zu host_names=%zu", store_zone_count(store),
+             store_host_names(store));
+    return 0;
+}
+
+static void dns_reload(void *p)
+{
+    char err[512];
+    struct dns_store *fresh = load_store(p, err, sizeof err);
+    if (!fresh) {
+        log_error("event=reload-failed error=\"%s\" (the old data is still served)", err);
+        return;
+    }
+    store_free(store);
+    store = fresh;
+    log_info("event=reloaded zones=%zu host_names=%zu", store_zone_count(store),
+             store_host_names(store));
+}
+
+static void dns_cleanup(void *p)
+{
+    (void)p;
+    store_free(store);
+    store = NULL;
+}
+
+#define D(field) OPT_AT(struct dns_cfg, field)
+
+static const struct gale_opt dns_opts[] = {
+    { .name = "port", .short_name = 'p', .type = OPT_INT, .offset = D(port),
+      .metavar = "PORT", .help = "the UDP and TCP port to serve", .def = "53", .min = 0,
+      .max = 65535 },
+    { .name = "interface", .short_name = 'i', .type = OPT_STRING, .offset = D(interface),
+      .metavar = "ADDR", .help = "the address to serve on (default: every IPv4 and IPv6 one)",
+      .def = "" },
+    { .name = "hosts-file", .type = OPT_LIST, .offset = D(hosts_files), .metavar = "FILE",
+      .help = "answer A, AAAA and PTR for the names of an /etc/hosts-style file" },
+    { .name = "bindzone", .type = OPT_LIST, .offset = D(bindzones), .metavar = "FILE",
+      .help = "serve a zone from a BIND master file, authoritatively" },
+    { .name = "pyzone", .type = OPT_LIST, .offset = D(pyzones), .metavar = "FILE",
+      .help = "twistd's Python zone files: not supported (use --bindzone)" },
+    { .name = "verbose", .short_name = 'v', .type = OPT_COUNT, .offset = D(verbose),
+      .help = "log every query: client, name, type, rcode, time taken" },
+    { 0 }
+};
+
+const struct gale_server gale_server_dns = {
+    .name = "dns",
+    .summary = "authoritative DNS from zone files and hosts files",
+    .description =
+        "Answers DNS queries over UDP and TCP from BIND zone files (authoritatively: SOA,\n"
+        "NS, CNAME chains, wildcards, NXDOMAIN and no-data with the SOA) and from hosts\n"
+        "files (A, AAAA and PTR). Names outside them are REFUSED. SIGHUP reloads every\n"
+        "file, keeping the old data if one of them is broken.",
+    .opts = dns_opts,
+    .cfg_size = sizeof(struct dns_cfg),
+    .check = dns_check,
+    .start = dns_start,
+    .reload = dns_reload,
+    .cleanup = dns_cleanup,
+};
