@@ -82,8 +82,9 @@ static int bind_socket(int port, const char *iface, char *err, size_t errlen)
         snprintf(err, errlen, "cannot listen on udp port %d: %s", port, strerror(errno));
         return -1;
     }
+    /* No SO_REUSEADDR: for UDP it would let a second server share the
+     * port silently. */
     int zero = 0, one = 1, r;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (v6) {
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, any ? &zero : &one, sizeof one);
         in6->sin6_family = AF_INET6;
