@@ -288,6 +288,8 @@ static void conn_new(struct gale_listener *l, int fd, struct sockaddr_storage *s
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
     sockaddr_format((struct sockaddr *)ss, len, c->peer, sizeof c->peer);
+    memcpy(&c->peer_addr, ss, len <= sizeof c->peer_addr ? len : sizeof c->peer_addr);
+    c->peer_len = len;
     conn_link(c);
     l->count++;
     listener_update(l);

@@ -30,6 +30,8 @@ struct gale_conn {
     int tls;                         /* accepted on an ssl endpoint */
     struct gale_listener *listener;
     char peer[80];                   /* "127.0.0.1:40112" */
+    struct sockaddr_storage peer_addr;
+    socklen_t peer_len;
     struct timeval started;
     gale_abort_cb abort;             /* set by the server */
     void *data;                      /* the server's session */

@@ -13,6 +13,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "cidr.h"
 #include "conn.h"
 #include "log.h"
 #include "server.h"
@@ -23,12 +24,16 @@
 #define TCP_IDLE_SECONDS 10
 #define TCP_MAX_PENDING (64 * 1024)
 #define UDP_MAX_ANSWER 4096
+#define AXFR_MESSAGE 16384
+#define MAX_TRANSFER_RULES 256
 
 struct dns_cfg {
     long port;
     const char *interface;
-    struct opt_list hosts_files, bindzones, pyzones;
+    struct opt_list hosts_files, bindzones, pyzones, allow_transfer;
     int verbose;
+    struct cidr transfer[MAX_TRANSFER_RULES];
+    size_t n_transfer;
 };
 
 static struct dns_cfg *cfg_now;
@@ -150,6 +155,78 @@ static void tcp_abort(struct gale_conn *c, void *arg)
     tcp_close(arg);
 }
 
+/* AXFR (RFC 5936): the zone in as many messages as it takes, SOA first
+ * and last, each message framed like any other TCP answer. */
+struct axfr_ctx {
+    struct bufferevent *bev;
+    const struct dns_query *q;
+    struct dns_builder b;
+    uint8_t buf[AXFR_MESSAGE + 2];
+    size_t records;
+};
+
+static void axfr_begin(struct axfr_ctx *x)
+{
+    dns_builder_init(&x->b, x->buf + 2, AXFR_MESSAGE);
+    dns_begin_answer(&x->b, x->q, DNS_F_AA, DNS_R_NOERROR);
+}
+
+static void axfr_flush(struct axfr_ctx *x)
+{
+    size_t n = dns_finish(&x->b);
+    x->buf[0] = (uint8_t)(n >> 8);
+    x->buf[1] = (uint8_t)n;
+    bufferevent_write(x->bev, x->buf, n + 2);
+}
+
+static int axfr_record(void *arg, const struct dns_name *owner, uint16_t type, uint32_t ttl,
+                       const uint8_t *rdata, uint16_t rdlen)
+{
+    struct axfr_ctx *x = arg;
+    if (dns_add_rr(&x->b, DNS_S_ANSWER, owner, type, DNS_C_IN, ttl, rdata, rdlen) == 0) {
+        x->records++;
+        return 0;
+    }
+    axfr_flush(x);
+    axfr_begin(x);
+    if (dns_add_rr(&x->b, DNS_S_ANSWER, owner, type, DNS_C_IN, ttl, rdata, rdlen) == -1)
+        return -1;
+    x->records++;
+    return 0;
+}
+
+/* Returns 1 when msg was a transfer request (answered or refused). */
+static int try_axfr(struct tcp_session *t, const uint8_t *msg, size_t len)
+{
+    struct dns_query q;
+    if (dns_parse_query(msg, len, &q) != 0 || q.opcode != DNS_OP_QUERY ||
+        (q.qtype != DNS_T_AXFR && q.qtype != DNS_T_IXFR))
+        return 0;
+    char zone[1024];
+    if (dns_name_to_text(&q.qname, zone, sizeof zone) < 0)
+        snprintf(zone, sizeof zone, "?");
+    struct axfr_ctx *x = malloc(sizeof *x);
+    if (!x)
+        return 0;
+    x->bev = t->bev;
+    x->q = &q;
+    x->records = 0;
+    axfr_begin(x);
+    const struct sockaddr *peer = (const struct sockaddr *)&t->conn->peer_addr;
+    if (!cidr_match_any(cfg_now->transfer, cfg_now->n_transfer, peer)) {
+        x->b.hdr.flags = (uint16_t)((x->b.hdr.flags & ~0xF & ~DNS_F_AA) | DNS_R_REFUSED);
+        log_warnx("event=axfr-refused client=%s zone=\"%s\"", t->conn->peer, zone);
+    } else if (store_axfr(store, &q.qname, axfr_record, x) != 0) {
+        x->b.hdr.flags = (uint16_t)((x->b.hdr.flags & ~0xF & ~DNS_F_AA) | DNS_R_NOTAUTH);
+    } else {
+        log_info("event=axfr client=%s zone=\"%s\" records=%zu", t->conn->peer, zone,
+                 x->records);
+    }
+    axfr_flush(x);   /* IXFR is answered with the whole zone, as RFC 1995 allows */
+    free(x);
+    return 1;
+}
+
 static void on_tcp_read(struct bufferevent *bev, void *arg)
 {
     struct tcp_session *t = arg;
@@ -163,6 +240,10 @@ static void on_tcp_read(struct bufferevent *bev, void *arg)
         if (evbuffer_get_length(in) < len + 2)
             return;
         const uint8_t *msg = evbuffer_pullup(in, (ev_ssize_t)len + 2) + 2;
+        if (try_axfr(t, msg, len)) {
+            evbuffer_drain(in, len + 2);
+            continue;
+        }
         size_t n = answer(msg, len, out + 2, sizeof out - 2, 0, t->conn->peer);
         evbuffer_drain(in, len + 2);
         if (n == 0) {
@@ -221,6 +302,17 @@ static int dns_check(void *p, char *err, size_t errlen)
                  "in BIND format and give it with --bindzone");
         return -1;
     }
+    static const char *const loopback[] = { "127.0.0.0/8", "::1" };
+    const char *const *rules = cfg->allow_transfer.n ? cfg->allow_transfer.v : loopback;
+    size_t n = cfg->allow_transfer.n ? cfg->allow_transfer.n : 2;
+    if (n > MAX_TRANSFER_RULES) {
+        snprintf(err, errlen, "--allow-transfer: at most %d ranges", MAX_TRANSFER_RULES);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (cidr_parse(rules[i], &cfg->transfer[i], err, errlen) == -1)
+            return -1;
+    cfg->n_transfer = n;
     if (cfg->bindzones.n == 0 && cfg->hosts_files.n == 0) {
         snprintf(err, errlen, "nothing to serve: give --bindzone FILE or --hosts-file FILE");
         return -1;
@@ -297,6 +389,9 @@ static const struct gale_opt dns_opts[] = {
       .help = "serve a zone from a BIND master file, authoritatively" },
     { .name = "pyzone", .type = OPT_LIST, .offset = D(pyzones), .metavar = "FILE",
       .help = "twistd's Python zone files: not supported (use --bindzone)" },
+    { .name = "allow-transfer", .type = OPT_LIST, .offset = D(allow_transfer),
+      .metavar = "CIDR", .help = "clients allowed AXFR over TCP (default: loopback only)",
+      .check = cidr_check },
     { .name = "verbose", .short_name = 'v', .type = OPT_COUNT, .offset = D(verbose),
       .help = "log every query: client, name, type, rcode, time taken" },
     { 0 }

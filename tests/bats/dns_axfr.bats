@@ -1,0 +1,58 @@
+#!/usr/bin/env bats
+# gale dns, end to end: zone transfers (AXFR, RFC 5936) and who may ask.
+
+load helpers
+
+setup() {
+    common_setup
+    PORT=$(free_port)
+    cat >zone <<'Z'
+$ORIGIN example.com.
+$TTL 3600
+@    IN SOA ns1 hostmaster 7 7200 900 1209600 300
+@    NS  ns1
+ns1  A   192.0.2.1
+www  A   192.0.2.10
+txt  TXT "a" "b"
+Z
+}
+
+teardown() { common_teardown; }
+
+start_dns() {
+    start_gale dns -p "$PORT" -i 127.0.0.1 --bindzone zone "$@"
+    wait_grep 'event=loaded' "$BATS_TEST_TMPDIR/gale.log"
+}
+
+@test "AXFR over TCP gives the whole zone, SOA first and last" {
+    start_dns
+    run dig +time=3 +tries=1 @127.0.0.1 -p "$PORT" example.com AXFR
+    assert_success
+    records=$(grep -v '^;' <<<"$output" | grep -v '^$')
+    [ "$(head -n1 <<<"$records" | awk '{print $4}')" = SOA ]
+    [ "$(tail -n1 <<<"$records" | awk '{print $4}')" = SOA ]
+    [ "$(wc -l <<<"$records")" -eq 6 ]
+    grep -q 'www.example.com.*A.*192.0.2.10' <<<"$records"
+    grep -q 'event=axfr client=127.0.0.1' "$BATS_TEST_TMPDIR/gale.log"
+}
+
+@test "AXFR from a client outside --allow-transfer is refused" {
+    start_dns --allow-transfer 10.0.0.0/8
+    run dig +time=3 +tries=1 @127.0.0.1 -p "$PORT" example.com AXFR
+    assert_output --partial 'Transfer failed'
+    grep -q 'event=axfr-refused' "$BATS_TEST_TMPDIR/gale.log"
+}
+
+@test "AXFR of a zone gale does not serve fails; the server goes on" {
+    start_dns
+    run dig +time=3 +tries=1 @127.0.0.1 -p "$PORT" other.org AXFR
+    assert_output --partial 'Transfer failed'
+    run dig +short +time=3 +tries=1 @127.0.0.1 -p "$PORT" www.example.com
+    assert_output 192.0.2.10
+}
+
+@test "--allow-transfer with a malformed range is a usage error" {
+    run "$GALE" dns -p "$PORT" --bindzone zone --allow-transfer 10.0.0.0/99
+    assert_failure 2
+    assert_output --partial 'allow-transfer'
+}
