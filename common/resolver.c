@@ -1,10 +1,11 @@
 /*
- * Asynchronous name resolution: one c-ares channel driven by the reactor.
+ * Asynchronous name resolution and DNS forwarding: c-ares channels driven by
+ * the reactor (the default channel for resolve_host, one more per upstream).
  *
  * c-ares tells us through its socket-state callback which sockets it wants
- * watched; each gets one persistent libevent event.  A single reactor timer,
- * re-armed from ares_timeout() after every call into c-ares, drives its
- * retransmissions and timeouts.  Answers are never handed to the caller from
+ * watched; each gets one persistent libevent event.  One reactor timer per
+ * channel, re-armed from ares_timeout() after every call into c-ares, drives
+ * its retransmissions and timeouts.  Answers are never handed to the caller from
  * inside c-ares: they are stored in the query and delivered by a
  * zero-timeout timer, so a callback may start, cancel or free anything.
  *
@@ -12,6 +13,7 @@
  * the two families interleaved so that a dead family costs one attempt.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,10 +56,15 @@ struct sock_watch {
     struct sock_watch *next;
 };
 
-static struct {
+/* One c-ares channel on the reactor. */
+struct chan {
     ares_channel channel;
     struct event *timer;           /* ares_timeout() deadline */
     struct sock_watch *watches;
+};
+
+static struct {
+    struct chan chan;              /* the default channel */
     struct resolve_query *ready;   /* answers not yet delivered */
     int library_ready;
 } R;
@@ -66,40 +73,43 @@ static const struct timeval zero_tv = { 0, 0 };
 
 /* ---- c-ares <-> libevent plumbing ---- */
 
-static void timer_rearm(void)
+static void timer_rearm(struct chan *c)
 {
     struct timeval tv;
 
-    if (R.channel == NULL || R.timer == NULL)
+    if (c->channel == NULL || c->timer == NULL)
         return;
-    if (ares_timeout(R.channel, NULL, &tv) != NULL)
-        evtimer_add(R.timer, &tv);
+    if (ares_timeout(c->channel, NULL, &tv) != NULL)
+        evtimer_add(c->timer, &tv);
     else
-        evtimer_del(R.timer);
+        evtimer_del(c->timer);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
-    (void)fd; (void)what; (void)arg;
-    ares_process_fd(R.channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-    timer_rearm();
+    struct chan *c = arg;
+
+    (void)fd; (void)what;
+    ares_process_fd(c->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    timer_rearm(c);
 }
 
-/* The watch may be freed by ares_process_fd (c-ares closing the socket),
- * so nothing here touches it afterwards. */
+/* arg is the channel, not the watch: the watch may be freed by
+ * ares_process_fd (c-ares closing the socket).  No c-ares callback here
+ * runs user code, so the channel itself outlives the call. */
 static void on_sock(evutil_socket_t fd, short what, void *arg)
 {
+    struct chan *c = arg;
     ares_socket_t r = (what & EV_READ) ? fd : ARES_SOCKET_BAD;
     ares_socket_t w = (what & EV_WRITE) ? fd : ARES_SOCKET_BAD;
 
-    (void)arg;
-    ares_process_fd(R.channel, r, w);
-    timer_rearm();
+    ares_process_fd(c->channel, r, w);
+    timer_rearm(c);
 }
 
-static struct sock_watch **watch_find(ares_socket_t fd)
+static struct sock_watch **watch_find(struct chan *c, ares_socket_t fd)
 {
-    struct sock_watch **pp = &R.watches;
+    struct sock_watch **pp = &c->watches;
 
     while (*pp != NULL && (*pp)->fd != fd)
         pp = &(*pp)->next;
@@ -120,18 +130,18 @@ static void watch_drop(struct sock_watch **pp)
  * pending event in place. */
 static void on_sock_state(void *data, ares_socket_t fd, int readable, int writable)
 {
-    struct sock_watch **pp = watch_find(fd);
+    struct chan *c = data;
+    struct sock_watch **pp = watch_find(c, fd);
     struct sock_watch *w;
     short what = (short)((readable ? EV_READ : 0) | (writable ? EV_WRITE : 0));
 
-    (void)data;
     if (*pp != NULL)
         watch_drop(pp);
     if (what == 0)
         return;
     w = calloc(1, sizeof *w);
     if (w != NULL)
-        w->ev = event_new(reactor_base(), fd, what | EV_PERSIST, on_sock, NULL);
+        w->ev = event_new(reactor_base(), fd, what | EV_PERSIST, on_sock, c);
     if (w == NULL || w->ev == NULL || event_add(w->ev, NULL) == -1) {
         /* The query still ends: the timer makes c-ares time it out. */
         log_debug("resolver: cannot watch socket %d", (int)fd);
@@ -141,8 +151,68 @@ static void on_sock_state(void *data, ares_socket_t fd, int readable, int writab
         return;
     }
     w->fd = fd;
-    w->next = R.watches;
-    R.watches = w;
+    w->next = c->watches;
+    c->watches = w;
+}
+
+static int library_init(char *err, size_t errlen)
+{
+    int status;
+
+    if (R.library_ready)
+        return 0;
+    status = ares_library_init(ARES_LIB_INIT_ALL);
+    if (status != ARES_SUCCESS) {
+        snprintf(err, errlen, "resolver: %s", ares_strerror(status));
+        return -1;
+    }
+    R.library_ready = 1;
+    return 0;
+}
+
+/* opts/optmask: everything but the socket-state callback, which is ours. */
+static int chan_open(struct chan *c, struct ares_options *opts, int optmask,
+                     char *err, size_t errlen)
+{
+    int status;
+
+    if (reactor_base() == NULL) {
+        snprintf(err, errlen, "resolver: the reactor is not started");
+        return -1;
+    }
+    if (library_init(err, errlen) == -1)
+        return -1;
+    c->timer = evtimer_new(reactor_base(), on_timer, c);
+    if (c->timer == NULL) {
+        snprintf(err, errlen, "resolver: cannot create timer");
+        return -1;
+    }
+    opts->sock_state_cb = on_sock_state;
+    opts->sock_state_cb_data = c;
+    status = ares_init_options(&c->channel, opts, optmask | ARES_OPT_SOCK_STATE_CB);
+    if (status != ARES_SUCCESS) {
+        snprintf(err, errlen, "resolver: %s", ares_strerror(status));
+        c->channel = NULL;
+        event_free(c->timer);
+        c->timer = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* c-ares ends every query it holds with ARES_EDESTRUCTION first. */
+static void chan_close(struct chan *c)
+{
+    if (c->channel != NULL) {
+        ares_destroy(c->channel);
+        c->channel = NULL;
+    }
+    while (c->watches != NULL)
+        watch_drop(&c->watches);
+    if (c->timer != NULL) {
+        event_free(c->timer);
+        c->timer = NULL;
+    }
 }
 
 /* ---- queries ---- */
@@ -344,8 +414,8 @@ static void start_ares(struct resolve_query *q)
     /* c-ares may answer (from /etc/hosts) before returning: on_ares_done
      * then only readies the query, so cb still runs later. */
     q->state = Q_ARES;
-    ares_getaddrinfo(R.channel, q->host, NULL, &hints, on_ares_done, q);
-    timer_rearm();
+    ares_getaddrinfo(R.chan.channel, q->host, NULL, &hints, on_ares_done, q);
+    timer_rearm(&R.chan);
 }
 
 struct resolve_query *resolve_host(const char *host, int port, resolve_cb cb, void *arg)
@@ -362,7 +432,7 @@ struct resolve_query *resolve_host(const char *host, int port, resolve_cb cb, vo
     } else if (q->host[0] == '\0') {
         query_fail(q, "empty host name");
     } else if (parse_numeric(q) == 0) {
-        if (R.channel == NULL) {
+        if (R.chan.channel == NULL) {
             query_fail(q, "resolver not started");
         } else {
             start_ares(q);
@@ -392,56 +462,270 @@ void resolve_cancel(struct resolve_query *q)
 
 int resolver_init(char *err, size_t errlen)
 {
-    struct ares_options opts = { .sock_state_cb = on_sock_state };
-    int status;
+    struct ares_options opts = { 0 };
 
-    if (R.channel != NULL)
+    if (R.chan.channel != NULL)
         return 0;
-    if (reactor_base() == NULL) {
-        snprintf(err, errlen, "resolver: the reactor is not started");
-        return -1;
-    }
-    if (!R.library_ready) {
-        status = ares_library_init(ARES_LIB_INIT_ALL);
-        if (status != ARES_SUCCESS) {
-            snprintf(err, errlen, "resolver: %s", ares_strerror(status));
-            return -1;
-        }
-        R.library_ready = 1;
-    }
-    R.timer = evtimer_new(reactor_base(), on_timer, NULL);
-    if (R.timer == NULL) {
-        snprintf(err, errlen, "resolver: cannot create timer");
-        return -1;
-    }
-    status = ares_init_options(&R.channel, &opts, ARES_OPT_SOCK_STATE_CB);
-    if (status != ARES_SUCCESS) {
-        snprintf(err, errlen, "resolver: %s", ares_strerror(status));
-        R.channel = NULL;
-        event_free(R.timer);
-        R.timer = NULL;
-        return -1;
-    }
-    return 0;
+    return chan_open(&R.chan, &opts, 0, err, errlen);
 }
 
 /* Every outstanding query is dropped without its callback; call it before
  * the reactor is freed. */
 void resolver_free(void)
 {
-    if (R.channel != NULL) {
-        ares_destroy(R.channel);   /* ARES_EDESTRUCTION frees c-ares' queries */
-        R.channel = NULL;
-    }
-    while (R.watches != NULL)
-        watch_drop(&R.watches);
+    chan_close(&R.chan);
     while (R.ready != NULL) {
         struct resolve_query *q = R.ready;
         ready_unlink(q);
         query_free(q);
     }
-    if (R.timer != NULL) {
-        event_free(R.timer);
-        R.timer = NULL;
+}
+
+/* ---- forwarding raw queries upstream ---- */
+
+struct resolver_upstream {
+    struct chan chan;
+    struct forward_query *ready;   /* answers not yet delivered */
+};
+
+struct forward_query {
+    enum query_state state;
+    int cancelled;                 /* Q_ARES only: drop the answer */
+    struct resolver_upstream *u;
+    forward_cb cb;
+    void *arg;
+    struct event *deliver;         /* zero-timeout timer that runs cb */
+    struct forward_query *prev, *next;
+    unsigned char *answer;
+    size_t len;
+    char error[128];
+};
+
+static void fwd_free(struct forward_query *f)
+{
+    event_free(f->deliver);
+    free(f->answer);
+    free(f);
+}
+
+static void fwd_unlink(struct forward_query *f)
+{
+    if (f->prev != NULL)
+        f->prev->next = f->next;
+    else
+        f->u->ready = f->next;
+    if (f->next != NULL)
+        f->next->prev = f->prev;
+    f->prev = f->next = NULL;
+}
+
+static void fwd_ready(struct forward_query *f)
+{
+    f->state = Q_READY;
+    f->prev = NULL;
+    f->next = f->u->ready;
+    if (f->u->ready != NULL)
+        f->u->ready->prev = f;
+    f->u->ready = f;
+    evtimer_add(f->deliver, &zero_tv);
+}
+
+static void on_fwd_deliver(evutil_socket_t fd, short what, void *arg)
+{
+    struct forward_query *f = arg;
+
+    (void)fd; (void)what;
+    fwd_unlink(f);
+    f->state = Q_DELIVERING;
+    f->cb(f->answer, f->len, f->answer != NULL ? NULL : f->error, f->arg);
+    fwd_free(f);
+}
+
+/* May run inside ares_send (an immediate failure): only readies f. */
+static void on_fwd_done(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+    struct forward_query *f = arg;
+
+    (void)timeouts;
+    if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED || f->cancelled) {
+        fwd_free(f);
+        return;
     }
+    if (status == ARES_SUCCESS && abuf != NULL && alen > 0) {
+        f->answer = malloc((size_t)alen);
+        if (f->answer != NULL) {
+            memcpy(f->answer, abuf, (size_t)alen);
+            f->len = (size_t)alen;
+        }
+    }
+    if (f->answer == NULL)
+        snprintf(f->error, sizeof f->error, "upstream: %s",
+                 status == ARES_SUCCESS ? "out of memory" : ares_strerror(status));
+    fwd_ready(f);
+}
+
+struct forward_query *forward_send(struct resolver_upstream *u, const unsigned char *q,
+                                   size_t len, forward_cb cb, void *arg)
+{
+    struct forward_query *f;
+
+    if (u == NULL || q == NULL || cb == NULL)
+        return NULL;
+    f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return NULL;
+    f->deliver = evtimer_new(reactor_base(), on_fwd_deliver, f);
+    if (f->deliver == NULL) {
+        free(f);
+        return NULL;
+    }
+    f->u = u;
+    f->cb = cb;
+    f->arg = arg;
+    f->state = Q_ARES;
+    /* c-ares copies q, gives it an id of its own and rejects a length
+     * outside [12, 65535] through the callback. */
+    ares_send(u->chan.channel, q, len > 65535 ? 65536 : (int)len, on_fwd_done, f);
+    timer_rearm(&u->chan);
+    return f;
+}
+
+void forward_cancel(struct forward_query *f)
+{
+    if (f == NULL)
+        return;
+    switch (f->state) {
+    case Q_ARES:
+        f->cancelled = 1;   /* c-ares still holds it; on_fwd_done frees it */
+        break;
+    case Q_READY:
+        fwd_unlink(f);
+        fwd_free(f);
+        break;
+    case Q_DELIVERING:
+        break;              /* freed when the callback returns */
+    }
+}
+
+/* One "nameserver X" value: ADDR, or as an extension ADDR:PORT / [V6]:PORT.
+ * 0 and *node filled, or -1. */
+static int parse_server(char *s, struct ares_addr_port_node *node)
+{
+    char *addr = s, *port = NULL, *end;
+    long p = 0;
+
+    if (s[0] == '[') {
+        addr = s + 1;
+        end = strchr(addr, ']');
+        if (end == NULL || (end[1] != '\0' && end[1] != ':'))
+            return -1;
+        if (end[1] == ':')
+            port = end + 2;
+        *end = '\0';
+    } else if (strchr(s, ':') == strrchr(s, ':') && strchr(s, ':') != NULL) {
+        port = strchr(s, ':');   /* exactly one colon: IPv4 with a port */
+        *port++ = '\0';
+    }
+    if (port != NULL) {
+        p = strtol(port, &end, 10);
+        if (port[0] < '0' || port[0] > '9' || *end != '\0' || p < 1 || p > 65535)
+            return -1;
+    }
+    memset(node, 0, sizeof *node);
+    if (inet_pton(AF_INET, addr, &node->addr.addr4) == 1)
+        node->family = AF_INET;
+    else if (inet_pton(AF_INET6, addr, &node->addr.addr6) == 1)
+        node->family = AF_INET6;
+    else
+        return -1;
+    node->udp_port = node->tcp_port = (int)p;   /* 0: the default, 53 */
+    return 0;
+}
+
+#define UPSTREAM_MAX 16
+
+/* The nameservers of a resolv.conf file, in order; their count, or -1. */
+static int read_servers(const char *path, struct ares_addr_port_node *nodes,
+                        char *err, size_t errlen)
+{
+    char line[512];
+    int n = 0, lineno = 0;
+    FILE *fp = fopen(path, "r");
+
+    if (fp == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (fgets(line, sizeof line, fp) != NULL) {
+        char *save, *key = strtok_r(line, " \t\r\n", &save);
+        char *val = key != NULL ? strtok_r(NULL, " \t\r\n", &save) : NULL;
+
+        lineno++;
+        if (key == NULL || strcmp(key, "nameserver") != 0 || val == NULL)
+            continue;     /* other keywords, comments and blank lines */
+        if (n == UPSTREAM_MAX)
+            break;
+        if (parse_server(val, &nodes[n]) == -1) {
+            snprintf(err, errlen, "%s line %d: bad nameserver address", path, lineno);
+            fclose(fp);
+            return -1;
+        }
+        if (n > 0)
+            nodes[n - 1].next = &nodes[n];
+        n++;
+    }
+    fclose(fp);
+    if (n == 0)
+        snprintf(err, errlen, "%s: no nameserver", path);
+    return n;
+}
+
+struct resolver_upstream *upstream_open(const char *resolv_conf, char *err, size_t errlen)
+{
+    struct ares_addr_port_node nodes[UPSTREAM_MAX];
+    struct resolver_upstream *u;
+    /* No ARES_FLAG_EDNS: with it, c-ares 1.18 strips the last 11 bytes
+     * (its own OPT record) from the query when an upstream answers
+     * FORMERR, which would mangle or over-run a client's query.  Answers
+     * over 512 bytes are fetched again over TCP instead. */
+    struct ares_options opts = {
+        .flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES,
+        .timeout = 2000,
+        .tries = 2,
+    };
+    int status, n = read_servers(resolv_conf, nodes, err, errlen);
+
+    if (n <= 0)
+        return NULL;
+    u = calloc(1, sizeof *u);
+    if (u == NULL) {
+        snprintf(err, errlen, "upstream: out of memory");
+        return NULL;
+    }
+    if (chan_open(&u->chan, &opts, ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
+                  ARES_OPT_NOROTATE, err, errlen) == -1) {
+        free(u);
+        return NULL;
+    }
+    status = ares_set_servers_ports(u->chan.channel, nodes);
+    if (status != ARES_SUCCESS) {
+        snprintf(err, errlen, "%s: %s", resolv_conf, ares_strerror(status));
+        upstream_close(u);
+        return NULL;
+    }
+    return u;
+}
+
+/* Every outstanding query is dropped without its callback. */
+void upstream_close(struct resolver_upstream *u)
+{
+    if (u == NULL)
+        return;
+    chan_close(&u->chan);
+    while (u->ready != NULL) {
+        struct forward_query *f = u->ready;
+        fwd_unlink(f);
+        fwd_free(f);
+    }
+    free(u);
 }
