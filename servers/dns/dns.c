@@ -15,7 +15,9 @@
 
 #include "cidr.h"
 #include "conn.h"
+#include "forward.h"
 #include "log.h"
+#include "resolver.h"
 #include "server.h"
 #include "store.h"
 #include "udp.h"
@@ -30,14 +32,19 @@
 struct dns_cfg {
     long port;
     const char *interface;
-    struct opt_list hosts_files, bindzones, pyzones, allow_transfer;
+    struct opt_list hosts_files, bindzones, pyzones, allow_transfer, allow_recursion;
+    int recursive;
+    const char *resolv_conf;
     int verbose;
     struct cidr transfer[MAX_TRANSFER_RULES];
     size_t n_transfer;
+    struct cidr recursion[MAX_TRANSFER_RULES];
+    size_t n_recursion;
 };
 
 static struct dns_cfg *cfg_now;
 static struct dns_store *store;
+static struct resolver_upstream *upstream;
 
 /* --- loading --------------------------------------------------------- */
 
@@ -82,10 +89,32 @@ static void log_query(const char *client, const struct dns_query *q, int rcode,
              q->qtype, rcode_name(rcode), ms);
 }
 
-/* Builds the answer to msg into out (at most cap bytes); 0 when the
- * message deserves no answer. */
-static size_t answer(const uint8_t *msg, size_t len, uint8_t *out, size_t cap, int udp,
-                     const char *client)
+/* Local data first; then, for clients allowed recursion, the upstream
+ * servers; REFUSED otherwise, so gale is never an open resolver.
+ * Returns 1 when the query went upstream (the answer comes later). */
+static int answer_query(const struct dns_query *q, struct dns_builder *b, const uint8_t *msg,
+                        size_t len, const struct fwd_reply *to)
+{
+    if (q->qtype != DNS_T_AXFR && q->qtype != DNS_T_IXFR &&
+        store_answer(store, q, b) == STORE_ANSWERED)
+        return 0;
+    const struct sockaddr *peer = (const struct sockaddr *)&to->peer;
+    if (upstream && q->qtype != DNS_T_AXFR && q->qtype != DNS_T_IXFR &&
+        cidr_match_any(cfg_now->recursion, cfg_now->n_recursion, peer)) {
+        if (forward_start(upstream, msg, len, q, to) == 0)
+            return 1;
+        dns_begin_answer(b, q, DNS_F_RA, DNS_R_SERVFAIL);
+        return 0;
+    }
+    dns_begin_answer(b, q, 0, DNS_R_REFUSED);
+    return 0;
+}
+
+/* Builds the answer to msg into out (at most cap bytes).  Returns its
+ * length, 0 when it will come later (forwarded), -1 when the message
+ * deserves no answer. */
+static ssize_t answer(const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
+                      struct fwd_reply *to, const char *client)
 {
     struct dns_query q;
     struct dns_builder b;
@@ -94,10 +123,11 @@ static size_t answer(const uint8_t *msg, size_t len, uint8_t *out, size_t cap, i
         clock_gettime(CLOCK_MONOTONIC, &t0);
     int r = dns_parse_query(msg, len, &q);
     if (r == -1)
-        return 0;
+        return -1;
     size_t limit = cap;
-    if (udp)
+    if (to->udp)
         limit = q.has_edns ? (q.edns_payload < cap ? q.edns_payload : cap) : DNS_UDP_DEFAULT;
+    to->limit = limit;
     /* Room is kept for the OPT record, which goes in last. */
     int opt = r == 0 && q.has_edns;
     dns_builder_init(&b, out, opt ? limit - 11 : limit);
@@ -107,9 +137,10 @@ static size_t answer(const uint8_t *msg, size_t len, uint8_t *out, size_t cap, i
         dns_begin_answer(&b, &q, 0, DNS_R_NOTIMP);
     } else {
         dns_begin_answer(&b, &q, 0, DNS_R_NOERROR);
-        if (q.qtype == DNS_T_AXFR || q.qtype == DNS_T_IXFR ||
-            store_answer(store, &q, &b) == STORE_NOT_OURS) {
-            dns_begin_answer(&b, &q, 0, DNS_R_REFUSED);
+        if (answer_query(&q, &b, msg, len, to)) {
+            if (cfg_now->verbose)
+                log_info("event=forward client=%s id=%u", client, q.hdr.id);
+            return 0;
         }
     }
     if (opt) {
@@ -119,7 +150,7 @@ static size_t answer(const uint8_t *msg, size_t len, uint8_t *out, size_t cap, i
     size_t n = dns_finish(&b);
     if (cfg_now->verbose && r == 0)
         log_query(client, &q, b.hdr.flags & 0xF, &t0);
-    return n;
+    return (ssize_t)n;
 }
 
 static void on_datagram(struct gale_udp *u, const uint8_t *data, size_t len,
@@ -127,12 +158,14 @@ static void on_datagram(struct gale_udp *u, const uint8_t *data, size_t len,
 {
     static uint8_t out[UDP_MAX_ANSWER];
     char client[80] = "";
+    struct fwd_reply to = { .udp = u, .peerlen = peerlen };
     (void)arg;
+    memcpy(&to.peer, peer, peerlen <= sizeof to.peer ? peerlen : sizeof to.peer);
     if (cfg_now->verbose)
         sockaddr_format(peer, peerlen, client, sizeof client);
-    size_t n = answer(data, len, out, sizeof out, 1, client);
-    if (n)
-        udp_send(u, out, n, peer, peerlen);
+    ssize_t n = answer(data, len, out, sizeof out, &to, client);
+    if (n > 0)
+        udp_send(u, out, (size_t)n, peer, peerlen);
 }
 
 /* --- TCP: two-byte length framing, several queries per connection ----- */
@@ -144,9 +177,18 @@ struct tcp_session {
 
 static void tcp_close(struct tcp_session *t)
 {
+    forward_drop_tcp(t);
     bufferevent_free(t->bev);
     conn_free(t->conn);
     free(t);
+}
+
+void dns_tcp_send(void *tcp, const uint8_t *msg, size_t len)
+{
+    struct tcp_session *t = tcp;
+    uint8_t frame[2] = { (uint8_t)(len >> 8), (uint8_t)len };
+    bufferevent_write(t->bev, frame, 2);
+    bufferevent_write(t->bev, msg, len);
 }
 
 static void tcp_abort(struct gale_conn *c, void *arg)
@@ -244,12 +286,16 @@ static void on_tcp_read(struct bufferevent *bev, void *arg)
             evbuffer_drain(in, len + 2);
             continue;
         }
-        size_t n = answer(msg, len, out + 2, sizeof out - 2, 0, t->conn->peer);
+        struct fwd_reply to = { .tcp = t, .peerlen = t->conn->peer_len };
+        memcpy(&to.peer, &t->conn->peer_addr, sizeof to.peer);
+        ssize_t n = answer(msg, len, out + 2, sizeof out - 2, &to, t->conn->peer);
         evbuffer_drain(in, len + 2);
-        if (n == 0) {
+        if (n < 0) {
             tcp_close(t);
             return;
         }
+        if (n == 0)
+            continue;   /* forwarded: dns_tcp_send writes the answer */
         out[0] = (uint8_t)(n >> 8);
         out[1] = (uint8_t)n;
         bufferevent_write(bev, out, n + 2);
@@ -313,8 +359,24 @@ static int dns_check(void *p, char *err, size_t errlen)
         if (cidr_parse(rules[i], &cfg->transfer[i], err, errlen) == -1)
             return -1;
     cfg->n_transfer = n;
-    if (cfg->bindzones.n == 0 && cfg->hosts_files.n == 0) {
-        snprintf(err, errlen, "nothing to serve: give --bindzone FILE or --hosts-file FILE");
+    static const char *const private_nets[] = { "127.0.0.0/8", "::1", "10.0.0.0/8",
+                                                "172.16.0.0/12", "192.168.0.0/16", "fc00::/7" };
+    rules = cfg->allow_recursion.n ? cfg->allow_recursion.v : private_nets;
+    n = cfg->allow_recursion.n ? cfg->allow_recursion.n : 6;
+    if (n > MAX_TRANSFER_RULES) {
+        snprintf(err, errlen, "--allow-recursion: at most %d ranges", MAX_TRANSFER_RULES);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (cidr_parse(rules[i], &cfg->recursion[i], err, errlen) == -1)
+            return -1;
+    cfg->n_recursion = n;
+    if (cfg->resolv_conf)
+        cfg->recursive = 1;   /* --resolv-conf implies -r */
+    if (cfg->recursive && !cfg->resolv_conf)
+        cfg->resolv_conf = "/etc/resolv.conf";
+    if (cfg->bindzones.n == 0 && cfg->hosts_files.n == 0 && !cfg->recursive) {
+        snprintf(err, errlen, "nothing to serve: give --bindzone FILE, --hosts-file FILE or -r");
         return -1;
     }
     return 0;
@@ -343,6 +405,8 @@ static int dns_start(void *p, char *err, size_t errlen)
     store = load_store(cfg, err, errlen);
     if (!store)
         return -1;
+    if (cfg->recursive && !(upstream = upstream_open(cfg->resolv_conf, err, errlen)))
+        return -1;
     if (!udp_open((int)cfg->port, cfg->interface, on_datagram, NULL, err, errlen))
         return -1;
     tcp_endpoint(cfg, ep, sizeof ep);
@@ -370,6 +434,10 @@ static void dns_reload(void *p)
 static void dns_cleanup(void *p)
 {
     (void)p;
+    forward_cancel_all();
+    if (upstream)
+        upstream_close(upstream);
+    upstream = NULL;
     store_free(store);
     store = NULL;
 }
@@ -389,6 +457,14 @@ static const struct gale_opt dns_opts[] = {
       .help = "serve a zone from a BIND master file, authoritatively" },
     { .name = "pyzone", .type = OPT_LIST, .offset = D(pyzones), .metavar = "FILE",
       .help = "twistd's Python zone files: not supported (use --bindzone)" },
+    { .name = "recursive", .short_name = 'r', .type = OPT_FLAG, .offset = D(recursive),
+      .help = "forward names outside local data to the servers of --resolv-conf" },
+    { .name = "resolv-conf", .type = OPT_FILE, .offset = D(resolv_conf), .metavar = "FILE",
+      .help = "upstream servers for -r, in resolv.conf format (implies -r; default: "
+              "/etc/resolv.conf)" },
+    { .name = "allow-recursion", .type = OPT_LIST, .offset = D(allow_recursion),
+      .metavar = "CIDR", .help = "clients that may use forwarding (default: loopback and "
+              "private ranges); others get REFUSED", .check = cidr_check },
     { .name = "allow-transfer", .type = OPT_LIST, .offset = D(allow_transfer),
       .metavar = "CIDR", .help = "clients allowed AXFR over TCP (default: loopback only)",
       .check = cidr_check },

@@ -1,0 +1,121 @@
+/*
+ * Forwarded queries; see forward.h.  c-ares puts an id of its own on the
+ * query, so the answer's id is set back to the client's; an answer too
+ * large for the client's UDP size goes back as header and question with
+ * TC set, and the client retries over TCP (RFC 1035 4.2.1).
+ */
+#include "forward.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "resolver.h"
+#include "udp.h"
+
+#define MAX_PENDING 10000
+
+struct pending {
+    struct forward_query *fq;
+    struct dns_query q;
+    struct fwd_reply to;
+    struct pending *prev, *next;
+};
+
+static struct pending *pendings;
+static size_t n_pending;
+
+static void unlink_pending(struct pending *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        pendings = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    n_pending--;
+}
+
+static void deliver(const struct fwd_reply *to, const uint8_t *msg, size_t len)
+{
+    if (to->udp)
+        udp_send(to->udp, msg, len, (const struct sockaddr *)&to->peer, to->peerlen);
+    else
+        dns_tcp_send(to->tcp, msg, len);
+}
+
+/* SERVFAIL, or TC for an answer too large: header and question only. */
+static void reply_short(const struct pending *p, uint16_t flags, int rcode)
+{
+    uint8_t buf[DNS_HEADER_LEN + DNS_NAME_MAX + 4];
+    struct dns_builder b;
+    dns_builder_init(&b, buf, sizeof buf);
+    dns_begin_answer(&b, &p->q, flags | DNS_F_RA, rcode);
+    size_t n = dns_finish(&b);
+    deliver(&p->to, buf, n);
+}
+
+static void on_answer(const unsigned char *answer, size_t len, const char *error, void *arg)
+{
+    struct pending *p = arg;
+    unlink_pending(p);
+    if (error || len < DNS_HEADER_LEN) {
+        reply_short(p, 0, DNS_R_SERVFAIL);
+    } else if (len > p->to.limit) {
+        reply_short(p, DNS_F_TC, answer[3] & 0xF);
+    } else {
+        uint8_t *copy = malloc(len);
+        if (copy) {
+            memcpy(copy, answer, len);
+            copy[0] = (uint8_t)(p->q.hdr.id >> 8);
+            copy[1] = (uint8_t)p->q.hdr.id;
+            deliver(&p->to, copy, len);
+            free(copy);
+        }
+    }
+    free(p);
+}
+
+int forward_start(struct resolver_upstream *up, const uint8_t *msg, size_t len,
+                  const struct dns_query *q, const struct fwd_reply *to)
+{
+    if (n_pending >= MAX_PENDING)
+        return -1;
+    struct pending *p = calloc(1, sizeof *p);
+    if (!p)
+        return -1;
+    p->q = *q;
+    p->to = *to;
+    p->fq = forward_send(up, msg, len, on_answer, p);
+    if (!p->fq) {
+        free(p);
+        return -1;
+    }
+    p->next = pendings;
+    if (pendings)
+        pendings->prev = p;
+    pendings = p;
+    n_pending++;
+    return 0;
+}
+
+void forward_drop_tcp(void *tcp)
+{
+    for (struct pending *p = pendings, *next; p; p = next) {
+        next = p->next;
+        if (p->to.tcp == tcp) {
+            forward_cancel(p->fq);
+            unlink_pending(p);
+            free(p);
+        }
+    }
+}
+
+void forward_cancel_all(void)
+{
+    while (pendings) {
+        struct pending *p = pendings;
+        forward_cancel(p->fq);
+        unlink_pending(p);
+        free(p);
+    }
+}
