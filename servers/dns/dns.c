@@ -27,7 +27,7 @@
 #define TCP_MAX_PENDING (64 * 1024)
 #define UDP_MAX_ANSWER 4096
 #define AXFR_MESSAGE 16384
-#define MAX_TRANSFER_RULES 256
+#define MAX_ACCESS_RULES 256
 
 struct dns_cfg {
     long port;
@@ -36,9 +36,9 @@ struct dns_cfg {
     int recursive;
     const char *resolv_conf;
     int verbose;
-    struct cidr transfer[MAX_TRANSFER_RULES];
+    struct cidr transfer[MAX_ACCESS_RULES];
     size_t n_transfer;
-    struct cidr recursion[MAX_TRANSFER_RULES];
+    struct cidr recursion[MAX_ACCESS_RULES];
     size_t n_recursion;
 };
 
@@ -340,6 +340,24 @@ static void on_tcp_accept(struct gale_conn *c, void *arg)
 
 /* --- life cycle ------------------------------------------------------- */
 
+/* The ranges of an access option, or its defaults when it is not given. */
+static int parse_rules(const char *option, const struct opt_list *given,
+                       const char *const *dflt, size_t n_dflt, struct cidr *out, size_t *n_out,
+                       char *err, size_t errlen)
+{
+    const char *const *rules = given->n ? given->v : dflt;
+    size_t n = given->n ? given->n : n_dflt;
+    if (n > MAX_ACCESS_RULES) {
+        snprintf(err, errlen, "--%s: at most %d ranges", option, MAX_ACCESS_RULES);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (cidr_parse(rules[i], &out[i], err, errlen) == -1)
+            return -1;
+    *n_out = n;
+    return 0;
+}
+
 static int dns_check(void *p, char *err, size_t errlen)
 {
     struct dns_cfg *cfg = p;
@@ -349,28 +367,13 @@ static int dns_check(void *p, char *err, size_t errlen)
         return -1;
     }
     static const char *const loopback[] = { "127.0.0.0/8", "::1" };
-    const char *const *rules = cfg->allow_transfer.n ? cfg->allow_transfer.v : loopback;
-    size_t n = cfg->allow_transfer.n ? cfg->allow_transfer.n : 2;
-    if (n > MAX_TRANSFER_RULES) {
-        snprintf(err, errlen, "--allow-transfer: at most %d ranges", MAX_TRANSFER_RULES);
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (cidr_parse(rules[i], &cfg->transfer[i], err, errlen) == -1)
-            return -1;
-    cfg->n_transfer = n;
     static const char *const private_nets[] = { "127.0.0.0/8", "::1", "10.0.0.0/8",
                                                 "172.16.0.0/12", "192.168.0.0/16", "fc00::/7" };
-    rules = cfg->allow_recursion.n ? cfg->allow_recursion.v : private_nets;
-    n = cfg->allow_recursion.n ? cfg->allow_recursion.n : 6;
-    if (n > MAX_TRANSFER_RULES) {
-        snprintf(err, errlen, "--allow-recursion: at most %d ranges", MAX_TRANSFER_RULES);
+    if (parse_rules("allow-transfer", &cfg->allow_transfer, loopback, 2, cfg->transfer,
+                    &cfg->n_transfer, err, errlen) == -1 ||
+        parse_rules("allow-recursion", &cfg->allow_recursion, private_nets, 6,
+                    cfg->recursion, &cfg->n_recursion, err, errlen) == -1)
         return -1;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (cidr_parse(rules[i], &cfg->recursion[i], err, errlen) == -1)
-            return -1;
-    cfg->n_recursion = n;
     if (cfg->resolv_conf)
         cfg->recursive = 1;   /* --resolv-conf implies -r */
     if (cfg->recursive && !cfg->resolv_conf)
