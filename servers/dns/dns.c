@@ -135,6 +135,8 @@ static ssize_t answer(const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
         dns_begin_answer(&b, &q, 0, r);
     } else if (q.opcode != DNS_OP_QUERY) {
         dns_begin_answer(&b, &q, 0, DNS_R_NOTIMP);
+    } else if (q.has_edns && q.edns_version > 0) {
+        dns_begin_answer(&b, &q, 0, DNS_R_BADVERS & 0xF);   /* RFC 6891 6.1.3 */
     } else {
         dns_begin_answer(&b, &q, 0, DNS_R_NOERROR);
         if (answer_query(&q, &b, msg, len, to)) {
@@ -145,7 +147,7 @@ static ssize_t answer(const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
     }
     if (opt) {
         b.cap = limit;
-        dns_add_opt(&b, DNS_EDNS_PAYLOAD, 0);
+        dns_add_opt(&b, DNS_EDNS_PAYLOAD, 0, q.edns_version > 0 ? DNS_R_BADVERS : 0);
     }
     size_t n = dns_finish(&b);
     if (cfg_now->verbose && r == 0)

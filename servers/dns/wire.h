@@ -145,8 +145,11 @@ int dns_begin_answer(struct dns_builder *b, const struct dns_query *q, uint16_t 
 int dns_add_rr(struct dns_builder *b, enum dns_section sec, const struct dns_name *owner,
                uint16_t type, uint16_t class, uint32_t ttl, const uint8_t *rdata,
                uint16_t rdlen);
-/* An OPT record advertising payload (EDNS0), in the additional section. */
-int dns_add_opt(struct dns_builder *b, uint16_t payload, int do_bit);
+/* An OPT record advertising payload (EDNS0), in the additional section.
+ * ext_rcode: the full rcode when it is over 15 (BADVERS is 16), else 0;
+ * its low 4 bits still go in the header. */
+#define DNS_R_BADVERS 16
+int dns_add_opt(struct dns_builder *b, uint16_t payload, int do_bit, int ext_rcode);
 /* Writes the counts into the header; returns the message length. */
 size_t dns_finish(struct dns_builder *b);
 

@@ -304,11 +304,12 @@ int dns_add_rr(struct dns_builder *b, enum dns_section sec, const struct dns_nam
     return 0;
 }
 
-int dns_add_opt(struct dns_builder *b, uint16_t payload, int do_bit)
+int dns_add_opt(struct dns_builder *b, uint16_t payload, int do_bit, int ext_rcode)
 {
     static const struct dns_name root = { 1, { 0 } };
-    return dns_add_rr(b, DNS_S_ADDITIONAL, &root, DNS_T_OPT, payload, do_bit ? 0x8000u : 0,
-                      NULL, 0);
+    /* TTL of OPT: extended rcode (the rcode's upper 8 bits), version 0, DO. */
+    uint32_t ttl = (uint32_t)((ext_rcode >> 4) & 0xFF) << 24 | (do_bit ? 0x8000u : 0);
+    return dns_add_rr(b, DNS_S_ADDITIONAL, &root, DNS_T_OPT, payload, ttl, NULL, 0);
 }
 
 /* The whole header is written here, so a caller may still change

@@ -198,7 +198,7 @@ static void fuzz_answer(const struct dns_query *q, size_t cap)
                                 r->rdlen) == 0;
         added += a.added[i];
     }
-    int opt = q->has_edns && dns_add_opt(&b, DNS_EDNS_PAYLOAD, q->edns_do) == 0;
+    int opt = q->has_edns && dns_add_opt(&b, DNS_EDNS_PAYLOAD, q->edns_do, 0) == 0;
     size_t len = dns_finish(&b);
     int failed = a.n - added + (q->has_edns && !opt);
     if (len > cap || (failed > 0) != (b.truncated != 0))

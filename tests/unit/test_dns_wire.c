@@ -591,7 +591,7 @@ static size_t build_example(uint8_t *buf, size_t cap, struct dns_builder *b, int
     *fails += dns_add_rr(b, DNS_S_AUTHORITY, &zone, DNS_T_NS, DNS_C_IN, 3600, nsrd,
                          (uint16_t)nslen) != 0;
     *fails += dns_add_rr(b, DNS_S_ADDITIONAL, &ns1, DNS_T_A, DNS_C_IN, 3600, a3, 4) != 0;
-    *fails += dns_add_opt(b, DNS_EDNS_PAYLOAD, 1) != 0;
+    *fails += dns_add_opt(b, DNS_EDNS_PAYLOAD, 1, 0) != 0;
     return dns_finish(b);
 }
 
