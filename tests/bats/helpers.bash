@@ -233,3 +233,62 @@ from rawhttp import *
 PORT = int(os.environ['PORT'])
 $1" "${@:2}"
 }
+
+# --- added for the dns*.bats files -----------------------------------
+
+# free_udp_port [HOST]: a port free on HOST (default 127.0.0.1) for both
+# UDP and TCP, as gale dns serves both on one port.
+free_udp_port() {
+    python3 - "${1:-127.0.0.1}" <<'PY'
+import socket, sys
+host = sys.argv[1]
+fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+for _ in range(100):
+    t = socket.socket(fam, socket.SOCK_STREAM)
+    t.bind((host, 0))
+    port = t.getsockname()[1]
+    u = socket.socket(fam, socket.SOCK_DGRAM)
+    try:
+        u.bind((host, port))
+    except OSError:
+        continue
+    finally:
+        u.close()
+        t.close()
+    print(port)
+    sys.exit(0)
+sys.exit("no port free for both UDP and TCP")
+PY
+}
+
+# wait_dns PORT [HOST]: until a DNS server there answers a query over UDP
+# (any rcode), at most 10 s; fails at once if $GALE_PID has exited.
+wait_dns() {
+    local port=$1 host=${2:-127.0.0.1} end=$((SECONDS + 10))
+    while [ "$SECONDS" -lt "$end" ]; do
+        if dig @"$host" -p "$port" +time=1 +tries=1 +norec . SOA 2>/dev/null |
+            grep -q 'status:'; then
+            return 0
+        fi
+        if [ -n "${GALE_PID:-}" ] && ! kill -0 "$GALE_PID" 2>/dev/null; then
+            echo "gale (pid $GALE_PID) exited before answering on $host:$port" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    echo "no DNS answer from $host:$port after 10 s" >&2
+    return 1
+}
+
+# start_dns ARGS...: gale dns -p $PORT -i 127.0.0.1 ARGS via start_gale
+# (PORT is set here with free_udp_port); returns once it answers.
+start_dns() {
+    PORT=$(free_udp_port) || return 1
+    start_gale dns -p "$PORT" -i 127.0.0.1 "$@"
+    wait_dns "$PORT"
+}
+
+# dq ARGS...: dig at 127.0.0.1:$PORT, 2 s and one try per query.
+dq() {
+    dig @127.0.0.1 -p "$PORT" +time=2 +tries=1 "$@"
+}
