@@ -13,6 +13,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "cache.h"
 #include "cidr.h"
 #include "conn.h"
 #include "forward.h"
@@ -34,6 +35,8 @@ struct dns_cfg {
     const char *interface;
     struct opt_list hosts_files, bindzones, pyzones, allow_transfer, allow_recursion;
     int recursive;
+    int cache;
+    long cache_size;
     const char *resolv_conf;
     int verbose;
     struct cidr transfer[MAX_ACCESS_RULES];
@@ -45,6 +48,7 @@ struct dns_cfg {
 static struct dns_cfg *cfg_now;
 static struct dns_store *store;
 static struct resolver_upstream *upstream;
+static struct dns_cache *cache;
 
 /* --- loading --------------------------------------------------------- */
 
@@ -412,6 +416,13 @@ static int dns_start(void *p, char *err, size_t errlen)
         return -1;
     if (cfg->recursive && !(upstream = upstream_open(cfg->resolv_conf, err, errlen)))
         return -1;
+    if (cfg->recursive && cfg->cache) {
+        if (!(cache = cache_new((size_t)cfg->cache_size))) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        forward_set_cache(cache);
+    }
     if (!udp_open((int)cfg->port, cfg->interface, on_datagram, NULL, err, errlen))
         return -1;
     tcp_endpoint(cfg, ep, sizeof ep);
@@ -440,6 +451,9 @@ static void dns_cleanup(void *p)
 {
     (void)p;
     forward_cancel_all();
+    forward_set_cache(NULL);
+    cache_free(cache);
+    cache = NULL;
     if (upstream)
         upstream_close(upstream);
     upstream = NULL;
@@ -467,6 +481,11 @@ static const struct gale_opt dns_opts[] = {
     { .name = "resolv-conf", .type = OPT_FILE, .offset = D(resolv_conf), .metavar = "FILE",
       .help = "upstream servers for -r, in resolv.conf format (implies -r; default: "
               "/etc/resolv.conf)" },
+    { .name = "cache", .short_name = 'c', .type = OPT_FLAG, .offset = D(cache),
+      .help = "keep forwarded answers for their TTL (negative ones per RFC 2308)" },
+    { .name = "cache-size", .type = OPT_INT, .offset = D(cache_size), .metavar = "N",
+      .help = "most answers the cache keeps; the least recently used go first",
+      .def = "10000", .min = 1, .max = 10000000 },
     { .name = "allow-recursion", .type = OPT_LIST, .offset = D(allow_recursion),
       .metavar = "CIDR", .help = "clients that may use forwarding (default: loopback and "
               "private ranges); others get REFUSED", .check = cidr_check },

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "resolver.h"
 #include "udp.h"
 
@@ -23,6 +24,12 @@ struct pending {
 
 static struct pending *pendings;
 static size_t n_pending;
+static struct dns_cache *cache;
+
+void forward_set_cache(struct dns_cache *c)
+{
+    cache = c;
+}
 
 static void unlink_pending(struct pending *p)
 {
@@ -44,14 +51,25 @@ static void deliver(const struct fwd_reply *to, const uint8_t *msg, size_t len)
 }
 
 /* SERVFAIL, or TC for an answer too large: header and question only. */
-static void reply_short(const struct pending *p, uint16_t flags, int rcode)
+static void reply_short(const struct dns_query *q, const struct fwd_reply *to, uint16_t flags,
+                        int rcode)
 {
     uint8_t buf[DNS_HEADER_LEN + DNS_NAME_MAX + 4];
     struct dns_builder b;
     dns_builder_init(&b, buf, sizeof buf);
-    dns_begin_answer(&b, &p->q, flags | DNS_F_RA, rcode);
+    dns_begin_answer(&b, q, flags | DNS_F_RA, rcode);
     size_t n = dns_finish(&b);
-    deliver(&p->to, buf, n);
+    deliver(to, buf, n);
+}
+
+/* msg carries the client's id already. */
+static void reply_full(const struct dns_query *q, const struct fwd_reply *to,
+                       const uint8_t *msg, size_t len)
+{
+    if (len > to->limit)
+        reply_short(q, to, DNS_F_TC, msg[3] & 0xF);
+    else
+        deliver(to, msg, len);
 }
 
 static void on_answer(const unsigned char *answer, size_t len, const char *error, void *arg)
@@ -59,16 +77,16 @@ static void on_answer(const unsigned char *answer, size_t len, const char *error
     struct pending *p = arg;
     unlink_pending(p);
     if (error || len < DNS_HEADER_LEN) {
-        reply_short(p, 0, DNS_R_SERVFAIL);
-    } else if (len > p->to.limit) {
-        reply_short(p, DNS_F_TC, answer[3] & 0xF);
+        reply_short(&p->q, &p->to, 0, DNS_R_SERVFAIL);
     } else {
         uint8_t *copy = malloc(len);
         if (copy) {
             memcpy(copy, answer, len);
             copy[0] = (uint8_t)(p->q.hdr.id >> 8);
             copy[1] = (uint8_t)p->q.hdr.id;
-            deliver(&p->to, copy, len);
+            if (cache)
+                cache_put(cache, &p->q, copy, len);
+            reply_full(&p->q, &p->to, copy, len);
             free(copy);
         }
     }
@@ -78,6 +96,12 @@ static void on_answer(const unsigned char *answer, size_t len, const char *error
 int forward_start(struct resolver_upstream *up, const uint8_t *msg, size_t len,
                   const struct dns_query *q, const struct fwd_reply *to)
 {
+    static uint8_t cached[65535];
+    size_t n = cache ? cache_get(cache, q, cached, sizeof cached) : 0;
+    if (n) {
+        reply_full(q, to, cached, n);
+        return 0;
+    }
     if (n_pending >= MAX_PENDING)
         return -1;
     struct pending *p = calloc(1, sizeof *p);

@@ -23,7 +23,13 @@ struct fwd_reply {
     void *tcp;                        /* TCP: the session (dns.c's) */
 };
 
-/* 0 once sent upstream; -1 when too many are pending (answer SERVFAIL). */
+struct dns_cache;
+/* Answers from c when it holds a fresh one, and keeps upstream answers
+ * in it (-c); NULL turns that off. */
+void forward_set_cache(struct dns_cache *c);
+
+/* 0 once answered from the cache or sent upstream; -1 when too many are
+ * pending (answer SERVFAIL). */
 int forward_start(struct resolver_upstream *up, const uint8_t *msg, size_t len,
                   const struct dns_query *q, const struct fwd_reply *to);
 /* The TCP session is closing: its pending answers are dropped. */

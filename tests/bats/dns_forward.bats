@@ -75,3 +75,34 @@ q() { dig +time=3 +tries=1 @127.0.0.1 -p "$PORT" "$@"; }
     assert_failure
     assert_output --partial 'empty.conf'
 }
+
+@test "-c: a cached answer is still served after the upstream stops, its TTL counting down" {
+    start_fwd -c
+    run q +short www.example.com
+    assert_output 192.0.2.10
+    run q nope.example.com
+    assert_output --partial 'status: NXDOMAIN'
+    kill "$UP_PID"
+    wait_gone "$UP_PID"
+    sleep 1.1
+    run q www.example.com
+    assert_output --partial 'status: NOERROR'
+    ttl=$(awk '$1 == "www.example.com." && $4 == "A" { print $2 }' <<<"$output")
+    [ -n "$ttl" ] && [ "$ttl" -lt 3600 ] && [ "$ttl" -ge 3590 ]
+    # The negative answer was kept for the SOA's negative TTL (300 s).
+    run q nope.example.com
+    assert_output --partial 'status: NXDOMAIN'
+    # A name never asked before has nobody to answer it.
+    run q +time=15 ns1.example.com
+    assert_output --partial 'status: SERVFAIL'
+}
+
+@test "without -c nothing is kept: the upstream gone means SERVFAIL" {
+    start_fwd
+    run q +short www.example.com
+    assert_output 192.0.2.10
+    kill "$UP_PID"
+    wait_gone "$UP_PID"
+    run q +time=15 www.example.com
+    assert_output --partial 'status: SERVFAIL'
+}
