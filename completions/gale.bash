@@ -9,7 +9,7 @@ _gale_options()
 {
     case $1 in
     '') _gale_t='-n --nodaemon --daemon --pidfile -l --logfile --syslog --prefix --log-format -v --verbose -q --quiet -u --uid -g --gid --chroot --umask --rundir -r --reactor --help-reactors --shutdown-timeout --max-connections --help --version' ;;
-    dns) _gale_t='-p --port -i --interface --hosts-file --bindzone --pyzone -r --recursive --resolv-conf -c --cache --cache-size --allow-recursion --allow-transfer -v --verbose --nodaemon --daemon --pidfile --logfile --syslog --prefix --log-format --quiet --uid --gid --chroot --umask --rundir --reactor --help-reactors --shutdown-timeout --max-connections --help --version' ;;
+    dns) _gale_t='-p --port -i --interface --hosts-file --bindzone --pyzone -r --recursive --resolv-conf -c --cache --cache-size --allow-recursion --secondary --allow-transfer -v --verbose --nodaemon --daemon --pidfile --logfile --syslog --prefix --log-format --quiet --uid --gid --chroot --umask --rundir --reactor --help-reactors --shutdown-timeout --max-connections --help --version' ;;
     portforward) _gale_t='-p --port -h --host -d --dest_port --forward --connect-timeout --idle-timeout --nodaemon --daemon --pidfile --logfile --syslog --prefix --log-format --verbose --quiet --uid --gid --chroot --umask --rundir --reactor --help-reactors --shutdown-timeout --max-connections --help --version' ;;
     web) _gale_t='--listen -p --port --https -c --certificate -k --privkey --path -i --index -m --mime-type --add-header --ignore-ext --allow-ignore-ext -l --logfile --processor --no-listing --follow-symlinks --max-request-line --max-header-size --max-headers --max-body --header-timeout --keepalive-timeout --send-timeout --cgi-timeout --nodaemon --daemon --pidfile --syslog --prefix --log-format --verbose --quiet --uid --gid --chroot --umask --rundir --reactor --help-reactors --shutdown-timeout --max-connections --help --version' ;;
     *) _gale_t= ;;
@@ -33,6 +33,7 @@ _gale_argtype()
     dns:--cache|dns:-c) ;;
     dns:--cache-size) _gale_t='word' ;;
     dns:--allow-recursion) _gale_t='word' ;;
+    dns:--secondary) _gale_t='word' ;;
     dns:--allow-transfer) _gale_t='word' ;;
     dns:--verbose|dns:-v) ;;
     portforward:--port|portforward:-p) _gale_t='word' ;;

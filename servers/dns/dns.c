@@ -19,6 +19,7 @@
 #include "forward.h"
 #include "log.h"
 #include "resolver.h"
+#include "secondary.h"
 #include "server.h"
 #include "store.h"
 #include "udp.h"
@@ -34,6 +35,7 @@ struct dns_cfg {
     long port;
     const char *interface;
     struct opt_list hosts_files, bindzones, pyzones, allow_transfer, allow_recursion;
+    struct opt_list secondaries;
     int recursive;
     int cache;
     long cache_size;
@@ -65,6 +67,8 @@ static struct dns_store *load_store(const struct dns_cfg *cfg, char *err, size_t
     for (size_t i = 0; i < cfg->hosts_files.n; i++)
         if (store_load_hosts_file(st, cfg->hosts_files.v[i], err, errlen) == -1)
             goto fail;
+    if (secondary_fill(st, err, errlen) == -1)
+        goto fail;
     return st;
 fail:
     store_free(st);
@@ -137,6 +141,10 @@ static ssize_t answer(const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
     dns_builder_init(&b, out, opt ? limit - 11 : limit);
     if (r != 0) {
         dns_begin_answer(&b, &q, 0, r);
+    } else if (q.opcode == DNS_OP_NOTIFY) {
+        /* RFC 1996: acknowledged only for our secondary zones, from their primary. */
+        int ours = secondary_notify(&q.qname, (const struct sockaddr *)&to->peer);
+        dns_begin_answer(&b, &q, ours ? DNS_F_AA : 0, ours ? DNS_R_NOERROR : DNS_R_REFUSED);
     } else if (q.opcode != DNS_OP_QUERY) {
         dns_begin_answer(&b, &q, 0, DNS_R_NOTIMP);
     } else if (q.has_edns && q.edns_version > 0) {
@@ -384,8 +392,10 @@ static int dns_check(void *p, char *err, size_t errlen)
         cfg->recursive = 1;   /* --resolv-conf implies -r */
     if (cfg->recursive && !cfg->resolv_conf)
         cfg->resolv_conf = "/etc/resolv.conf";
-    if (cfg->bindzones.n == 0 && cfg->hosts_files.n == 0 && !cfg->recursive) {
-        snprintf(err, errlen, "nothing to serve: give --bindzone FILE, --hosts-file FILE or -r");
+    if (cfg->bindzones.n == 0 && cfg->hosts_files.n == 0 && !cfg->recursive &&
+        cfg->secondaries.n == 0) {
+        snprintf(err, errlen, "nothing to serve: give --bindzone FILE, --hosts-file FILE, "
+                 "--secondary PRIMARY/DOMAIN or -r");
         return -1;
     }
     return 0;
@@ -406,11 +416,27 @@ static int tcp_endpoint(const struct dns_cfg *cfg, char *buf, size_t len)
     return (int)n;
 }
 
+/* A secondary zone has a new copy, or expired: rebuild the index. */
+static void secondary_changed(void)
+{
+    char err[512];
+    struct dns_store *fresh = load_store(cfg_now, err, sizeof err);
+    if (!fresh) {
+        log_error("event=rebuild-failed error=\"%s\" (the old data is still served)", err);
+        return;
+    }
+    store_free(store);
+    store = fresh;
+}
+
 static int dns_start(void *p, char *err, size_t errlen)
 {
     struct dns_cfg *cfg = p;
     char ep[256];
     cfg_now = cfg;
+    for (size_t i = 0; i < cfg->secondaries.n; i++)
+        if (secondary_add(cfg->secondaries.v[i], err, errlen) == -1)
+            return -1;
     store = load_store(cfg, err, errlen);
     if (!store)
         return -1;
@@ -430,6 +456,7 @@ static int dns_start(void *p, char *err, size_t errlen)
         return -1;
     log_info("event=loaded zones=%zu host_names=%zu", store_zone_count(store),
              store_host_names(store));
+    secondary_start(secondary_changed);
     return 0;
 }
 
@@ -450,6 +477,7 @@ static void dns_reload(void *p)
 static void dns_cleanup(void *p)
 {
     (void)p;
+    secondary_stop_all();
     forward_cancel_all();
     forward_set_cache(NULL);
     cache_free(cache);
@@ -489,6 +517,9 @@ static const struct gale_opt dns_opts[] = {
     { .name = "allow-recursion", .type = OPT_LIST, .offset = D(allow_recursion),
       .metavar = "CIDR", .help = "clients that may use forwarding (default: loopback and "
               "private ranges); others get REFUSED", .check = cidr_check },
+    { .name = "secondary", .type = OPT_LIST, .offset = D(secondaries),
+      .metavar = "IP/DOMAIN", .help = "serve DOMAIN as a secondary, transferred from the "
+              "primary at IP (repeatable)", .check = secondary_check },
     { .name = "allow-transfer", .type = OPT_LIST, .offset = D(allow_transfer),
       .metavar = "CIDR", .help = "clients allowed AXFR over TCP (default: loopback only)",
       .check = cidr_check },
