@@ -234,6 +234,12 @@ static void expire_zone(evutil_socket_t fd, short what, void *arg)
         on_changed();
 }
 
+static void arm_expiry(struct secondary *s)
+{
+    struct timeval tv = { (time_t)(s->expire > MIN_INTERVAL ? s->expire : MIN_INTERVAL), 0 };
+    evtimer_add(s->expiry, &tv);
+}
+
 static void install_copy(struct secondary *s, const uint8_t *times)
 {
     free(s->records);
@@ -246,8 +252,7 @@ static void install_copy(struct secondary *s, const uint8_t *times)
     s->refresh = be32(times);
     s->retry = be32(times + 4);
     s->expire = be32(times + 8);
-    struct timeval tv = { (time_t)(s->expire > MIN_INTERVAL ? s->expire : MIN_INTERVAL), 0 };
-    evtimer_add(s->expiry, &tv);
+    arm_expiry(s);
     log_info("event=transfer zone=\"%s\" primary=%s serial=%u bytes=%zu", s->zone_text,
              s->primary, s->serial, s->records_len);
     if (on_changed)
@@ -269,6 +274,7 @@ static void handle_message(struct secondary *s, const uint8_t *msg, size_t len)
             failed(s, "the primary has no SOA for the zone");
         } else if (s->have && !serial_newer(w.soa_serial, s->serial)) {
             log_debug("zone=\"%s\" event=up-to-date serial=%u", s->zone_text, s->serial);
+            arm_expiry(s);          /* a successful check counts as a refresh */
             end_attempt(s);
             schedule(s, s->refresh);
         } else {
