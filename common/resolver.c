@@ -483,8 +483,21 @@ void resolver_free(void)
 
 /* ---- forwarding raw queries upstream ---- */
 
-struct resolver_upstream {
+#define UPSTREAM_MAX 16
+#define BACKOFF_MAX 60             /* seconds a failing server is passed over, at most */
+
+/* One channel per server, so that gale, not c-ares, picks the server:
+ * a server that keeps failing is passed over for a while (doubling up to
+ * BACKOFF_MAX) and tried last. */
+struct upstream_server {
     struct chan chan;
+    unsigned fails;
+    time_t until;                  /* passed over before this time */
+};
+
+struct resolver_upstream {
+    struct upstream_server server[UPSTREAM_MAX];
+    int n;
     struct forward_query *ready;   /* answers not yet delivered */
 };
 
@@ -499,13 +512,65 @@ struct forward_query {
     unsigned char *answer;
     size_t len;
     char error[128];
+    unsigned char *query;          /* kept to send to the next server */
+    size_t query_len;
+    int server;                    /* the server asked now */
+    unsigned tried;                /* bit per server already asked */
 };
 
 static void fwd_free(struct forward_query *f)
 {
     event_free(f->deliver);
     free(f->answer);
+    free(f->query);
     free(f);
+}
+
+static time_t mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+/* The next server to ask: the first one not asked yet that is not backed
+ * off, else the untried one whose back-off ends first; -1 when all were
+ * asked. */
+static int pick_server(const struct resolver_upstream *u, unsigned tried)
+{
+    time_t now = mono_now();
+    int best = -1;
+    for (int i = 0; i < u->n; i++) {
+        if (tried & (1u << i))
+            continue;
+        if (u->server[i].until <= now)
+            return i;
+        if (best == -1 || u->server[i].until < u->server[best].until)
+            best = i;
+    }
+    return best;
+}
+
+static void server_failed(struct upstream_server *sv)
+{
+    unsigned shift = sv->fails < 6 ? sv->fails : 6;
+    time_t wait = (time_t)1 << shift;
+    sv->fails++;
+    sv->until = mono_now() + (wait < BACKOFF_MAX ? wait : BACKOFF_MAX);
+}
+
+static void on_fwd_done(void *arg, int status, int timeouts, unsigned char *abuf, int alen);
+
+static void fwd_ask(struct forward_query *f, int server)
+{
+    struct chan *c = &f->u->server[server].chan;
+    f->server = server;
+    f->tried |= 1u << server;
+    /* c-ares copies the query, gives it an id of its own and rejects a
+     * length outside [12, 65535] through the callback. */
+    ares_send(c->channel, f->query, f->query_len > 65535 ? 65536 : (int)f->query_len,
+              on_fwd_done, f);
+    timer_rearm(c);
 }
 
 static void fwd_unlink(struct forward_query *f)
@@ -551,6 +616,18 @@ static void on_fwd_done(void *arg, int status, int timeouts, unsigned char *abuf
         fwd_free(f);
         return;
     }
+    struct upstream_server *sv = &f->u->server[f->server];
+    if (status != ARES_SUCCESS && status != ARES_EBADQUERY) {
+        server_failed(sv);
+        int next = pick_server(f->u, f->tried);
+        if (next >= 0) {
+            fwd_ask(f, next);     /* every upstream is asked before giving up */
+            return;
+        }
+    } else if (status == ARES_SUCCESS) {
+        sv->fails = 0;
+        sv->until = 0;
+    }
     if (status == ARES_SUCCESS && abuf != NULL && alen > 0) {
         f->answer = malloc((size_t)alen);
         if (f->answer != NULL) {
@@ -579,14 +656,19 @@ struct forward_query *forward_send(struct resolver_upstream *u, const unsigned c
         free(f);
         return NULL;
     }
+    f->query = malloc(len ? len : 1);
+    if (f->query == NULL) {
+        event_free(f->deliver);
+        free(f);
+        return NULL;
+    }
+    memcpy(f->query, q, len);
+    f->query_len = len;
     f->u = u;
     f->cb = cb;
     f->arg = arg;
     f->state = Q_ARES;
-    /* c-ares copies q, gives it an id of its own and rejects a length
-     * outside [12, 65535] through the callback. */
-    ares_send(u->chan.channel, q, len > 65535 ? 65536 : (int)len, on_fwd_done, f);
-    timer_rearm(&u->chan);
+    fwd_ask(f, pick_server(u, 0));
     return f;
 }
 
@@ -642,8 +724,6 @@ static int parse_server(char *s, struct ares_addr_port_node *node)
     return 0;
 }
 
-#define UPSTREAM_MAX 16
-
 /* The nameservers of a resolv.conf file, in order; their count, or -1. */
 static int read_servers(const char *path, struct ares_addr_port_node *nodes,
                         char *err, size_t errlen)
@@ -693,7 +773,7 @@ struct resolver_upstream *upstream_open(const char *resolv_conf, char *err, size
         .timeout = 2000,
         .tries = 2,
     };
-    int status, n = read_servers(resolv_conf, nodes, err, errlen);
+    int n = read_servers(resolv_conf, nodes, err, errlen);
 
     if (n <= 0)
         return NULL;
@@ -702,16 +782,21 @@ struct resolver_upstream *upstream_open(const char *resolv_conf, char *err, size
         snprintf(err, errlen, "upstream: out of memory");
         return NULL;
     }
-    if (chan_open(&u->chan, &opts, ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
-                  ARES_OPT_NOROTATE, err, errlen) == -1) {
-        free(u);
-        return NULL;
-    }
-    status = ares_set_servers_ports(u->chan.channel, nodes);
-    if (status != ARES_SUCCESS) {
-        snprintf(err, errlen, "%s: %s", resolv_conf, ares_strerror(status));
-        upstream_close(u);
-        return NULL;
+    for (int i = 0; i < n; i++) {
+        struct ares_addr_port_node one = nodes[i];
+        one.next = NULL;
+        if (chan_open(&u->server[i].chan, &opts, ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS |
+                      ARES_OPT_TRIES | ARES_OPT_NOROTATE, err, errlen) == -1) {
+            upstream_close(u);
+            return NULL;
+        }
+        u->n = i + 1;
+        int status = ares_set_servers_ports(u->server[i].chan.channel, &one);
+        if (status != ARES_SUCCESS) {
+            snprintf(err, errlen, "%s: %s", resolv_conf, ares_strerror(status));
+            upstream_close(u);
+            return NULL;
+        }
     }
     return u;
 }
@@ -721,7 +806,8 @@ void upstream_close(struct resolver_upstream *u)
 {
     if (u == NULL)
         return;
-    chan_close(&u->chan);
+    for (int i = 0; i < u->n; i++)
+        chan_close(&u->server[i].chan);
     while (u->ready != NULL) {
         struct forward_query *f = u->ready;
         fwd_unlink(f);

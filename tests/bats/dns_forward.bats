@@ -106,3 +106,17 @@ q() { dig +time=3 +tries=1 @127.0.0.1 -p "$PORT" "$@"; }
     run q +time=15 www.example.com
     assert_output --partial 'status: SERVFAIL'
 }
+
+@test "a dead upstream is passed over: the next one answers, and later queries skip it" {
+    dead=$(free_port)
+    printf 'nameserver 127.0.0.1:%s\nnameserver 127.0.0.1:%s\n' "$dead" "$UP" >two.conf
+    start_gale dns -p "$PORT" -i 127.0.0.1 --hosts-file hosts --resolv-conf two.conf
+    wait_grep 'event=loaded' "$BATS_TEST_TMPDIR/gale.log"
+    run q +time=15 +short www.example.com
+    assert_output 192.0.2.10
+    # The dead one is backed off now: no waiting on it for the next names.
+    start=$(date +%s%N)
+    run q +time=15 +short ns1.example.com
+    assert_output 192.0.2.1
+    [ $(( ($(date +%s%N) - start) / 1000000 )) -lt 1000 ]
+}
