@@ -56,3 +56,15 @@ start_dns() {
     assert_failure 2
     assert_output --partial 'allow-transfer'
 }
+
+@test "kdig: queries over UDP and TCP, and AXFR" {
+    start_dns
+    run kdig +short +timeout=3 +retry=0 @127.0.0.1 -p "$PORT" www.example.com A
+    assert_output 192.0.2.10
+    run kdig +short +tcp +timeout=3 +retry=0 @127.0.0.1 -p "$PORT" txt.example.com TXT
+    assert_output '"a" "b"'
+    run kdig +timeout=3 +retry=0 @127.0.0.1 -p "$PORT" example.com AXFR
+    assert_success
+    [ "$(grep -c 'IN[[:space:]]*SOA' <<<"$output")" -eq 2 ]
+    grep -q 'www.example.com.*192.0.2.10' <<<"$output"
+}
