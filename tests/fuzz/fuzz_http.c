@@ -13,7 +13,7 @@
  *   clang -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
  *       -Iservers/web tests/fuzz/fuzz_http.c -o fuzz_http
  */
-#include "../../servers/web/http.c"
+#include "../../common/http.c"
 #include "../../servers/web/range.c"
 
 #include <stddef.h>

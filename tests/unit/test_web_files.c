@@ -11,7 +11,7 @@
 #include "../../servers/web/listing.c"
 #include "../../servers/web/mime.c"
 #include "../../servers/web/path.c"
-#include "../../servers/web/response.c"
+#include "../../common/response.c"
 
 #include <ftw.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * Unit test of servers/web/http.c: request heads (RFC 9112 2-7 with the
+ * Unit test of common/http.c: request heads (RFC 9112 2-7 with the
  * field rules of RFC 9110) good, incomplete and hostile, the limits, the
  * header-derived fields (Host, Connection, Content-Length,
  * Transfer-Encoding, Expect), and the chunked decoder (RFC 9112 7.1) fed
@@ -7,7 +7,7 @@
  * not in galecore, so http.c is compiled into this test.  TAP output;
  * exits non-zero when a check fails.
  */
-#include "../../servers/web/http.c"
+#include "../../common/http.c"
 
 #include <stdio.h>
 #include <stdlib.h>

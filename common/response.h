@@ -3,8 +3,8 @@
  * every response carries (Date, Server, the --add-header ones), and small
  * HTML error pages.
  */
-#ifndef GALE_WEB_RESPONSE_H
-#define GALE_WEB_RESPONSE_H
+#ifndef GALE_RESPONSE_H
+#define GALE_RESPONSE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -4,8 +4,8 @@
  * The request's strings point into the caller's buffer, which must stay
  * put until the request has been handled.
  */
-#ifndef GALE_WEB_HTTP_H
-#define GALE_WEB_HTTP_H
+#ifndef GALE_HTTP_H
+#define GALE_HTTP_H
 
 #include <stddef.h>
 #include <stdint.h>
