@@ -1,0 +1,185 @@
+/*
+ * gale pycached: the key-value store of Twisted's introduction (its JSON
+ * protocol on -p, its HTTP service with an admin page on --http) and the
+ * memcached text protocol on --memcached, all over one store bounded by
+ * --max-memory, optionally kept across restarts in --snapshot.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <event2/event.h>
+
+#include "endpoint.h"
+#include "log.h"
+#include "persist.h"
+#include "pycached.h"
+#include "reactor.h"
+#include "server.h"
+#include "stats.h"
+#include "store.h"
+
+#define REAP_INTERVAL_MS 100
+#define REAP_BUCKETS 4096         /* per tick: a million buckets in 25 s */
+
+struct pyc_cfg {
+    const char *port;
+    const char *http;
+    int no_http;
+    const char *memcached;
+    uint64_t max_memory;
+    uint64_t max_item_size;
+    const char *snapshot;
+    double snapshot_interval;
+};
+
+static struct event *reaper;
+
+/*
+ * A cache is never exposed by default: a TCP endpoint without an
+ * interface listens on loopback only.  "8001" and "tcp:8001" become
+ * "tcp:8001:interface=127.0.0.1"; tcp6 gets ::1.
+ */
+static int loopback_default(const char *desc, char *out, size_t outlen, char *err,
+                            size_t errlen)
+{
+    struct endpoint ep;
+    if (endpoint_parse(desc, &ep, err, errlen) == -1)
+        return -1;
+    const char *prefix = (desc[0] >= '0' && desc[0] <= '9') ? "tcp:" : "";
+    const char *suffix = "";
+    if (!ep.has_interface && (ep.kind == EP_TCP || ep.kind == EP_SSL))
+        suffix = ":interface=127.0.0.1";
+    else if (!ep.has_interface && ep.kind == EP_TCP6)
+        suffix = ":interface=\\:\\:1";
+    if ((size_t)snprintf(out, outlen, "%s%s%s", prefix, desc, suffix) >= outlen) {
+        snprintf(err, errlen, "endpoint too long: %s", desc);
+        return -1;
+    }
+    return 0;
+}
+
+static int pyc_check(void *p, char *err, size_t errlen)
+{
+    struct pyc_cfg *cfg = p;
+    if (cfg->max_memory < 1024 * 1024) {
+        snprintf(err, errlen, "--max-memory: must be at least 1m");
+        return -1;
+    }
+    if (cfg->max_item_size < 1024 || cfg->max_item_size > 1024 * 1024 * 1024) {
+        snprintf(err, errlen, "--max-item-size: must be from 1k to 1g");
+        return -1;
+    }
+    if (cfg->max_item_size > cfg->max_memory / 2) {
+        snprintf(err, errlen, "--max-item-size: must be at most half of --max-memory");
+        return -1;
+    }
+    if (cfg->snapshot_interval < 0) {
+        snprintf(err, errlen, "--snapshot-interval: must not be negative");
+        return -1;
+    }
+    return 0;
+}
+
+typedef int (*service_start_fn)(const char *endpoint, char *err, size_t errlen);
+
+static int start_service(const char *name, const char *desc, service_start_fn start,
+                         char *err, size_t errlen)
+{
+    char ep[EP_VALUE_MAX + 32];
+    if (loopback_default(desc, ep, sizeof ep, err, errlen) == -1 ||
+        start(ep, err, errlen) == -1)
+        return -1;
+    log_info("event=listen service=%s endpoint=\"%s\"", name, ep);
+    return 0;
+}
+
+static void on_reap(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+    store_reap_expired(REAP_BUCKETS);
+}
+
+static int start_reaper(char *err, size_t errlen)
+{
+    struct timeval tv = { 0, REAP_INTERVAL_MS * 1000 };
+    reaper = event_new(reactor_base(), -1, EV_PERSIST, on_reap, NULL);
+    if (!reaper || event_add(reaper, &tv) == -1) {
+        snprintf(err, errlen, "cannot start the expiry timer");
+        return -1;
+    }
+    return 0;
+}
+
+static int pyc_start(void *p, char *err, size_t errlen)
+{
+    struct pyc_cfg *cfg = p;
+    stats_init();
+    if (store_init(cfg->max_memory, cfg->max_item_size) == -1) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (cfg->snapshot && persist_start(cfg->snapshot, cfg->snapshot_interval, err, errlen) == -1)
+        return -1;
+    if (start_service("json", cfg->port, json_service_start, err, errlen) == -1)
+        return -1;
+    if (!cfg->no_http && start_service("http", cfg->http, http_service_start, err, errlen) == -1)
+        return -1;
+    if (cfg->memcached &&
+        start_service("memcached", cfg->memcached, memcached_service_start, err, errlen) == -1)
+        return -1;
+    return start_reaper(err, errlen);
+}
+
+static void pyc_cleanup(void *p)
+{
+    struct pyc_cfg *cfg = p;
+    if (reaper) {
+        event_free(reaper);
+        reaper = NULL;
+    }
+    if (cfg->snapshot)
+        persist_final();
+    store_destroy();
+}
+
+#define C(field) OPT_AT(struct pyc_cfg, field)
+
+static const struct gale_opt pyc_opts[] = {
+    { .name = "port", .short_name = 'p', .type = OPT_ENDPOINT, .offset = C(port),
+      .metavar = "ENDPOINT", .help = "where the JSON protocol listens (on 127.0.0.1 unless an interface is given)",
+      .def = "8001", .check = endpoint_check },
+    { .name = "http", .type = OPT_ENDPOINT, .offset = C(http), .metavar = "ENDPOINT",
+      .help = "where the HTTP service and admin page listen (on 127.0.0.1 unless an interface is given)",
+      .def = "8002", .check = endpoint_check },
+    { .name = "no-http", .type = OPT_FLAG, .offset = C(no_http),
+      .help = "run without the HTTP service" },
+    { .name = "memcached", .type = OPT_ENDPOINT, .offset = C(memcached), .metavar = "ENDPOINT",
+      .help = "also speak the memcached text protocol here (off by default)",
+      .check = endpoint_check },
+    { .name = "max-memory", .type = OPT_SIZE, .offset = C(max_memory), .metavar = "SIZE",
+      .help = "memory for keys, values and bookkeeping; least recently used items are evicted beyond it",
+      .def = "64m" },
+    { .name = "max-item-size", .type = OPT_SIZE, .offset = C(max_item_size), .metavar = "SIZE",
+      .help = "the largest value accepted", .def = "1m" },
+    { .name = "snapshot", .type = OPT_PATH, .offset = C(snapshot), .metavar = "FILE",
+      .help = "load the store from FILE at start and write it there at exit and every interval" },
+    { .name = "snapshot-interval", .type = OPT_DURATION, .offset = C(snapshot_interval),
+      .metavar = "SECONDS", .help = "how often --snapshot is written while running (0: only at exit)",
+      .def = "60" },
+    { 0 }
+};
+
+const struct gale_server gale_server_pycached = {
+    .name = "pycached",
+    .summary = "a key-value store speaking pycached's JSON protocol, HTTP and memcached",
+    .description =
+        "The key-value store of Twisted's introduction: its JSON protocol (one request object,\n"
+        "one reply line), an HTTP service with an admin page and Prometheus metrics, and\n"
+        "optionally the memcached text protocol, all over one store.  Memory is bounded by\n"
+        "--max-memory with least-recently-used eviction; --snapshot keeps the items across\n"
+        "restarts.  Listens on 127.0.0.1 unless an endpoint names another interface.",
+    .opts = pyc_opts,
+    .cfg_size = sizeof(struct pyc_cfg),
+    .check = pyc_check,
+    .start = pyc_start,
+    .cleanup = pyc_cleanup,
+};
