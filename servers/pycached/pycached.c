@@ -29,6 +29,8 @@ struct pyc_cfg {
     uint64_t max_item_size;
     const char *snapshot;
     double snapshot_interval;
+    double http_request_timeout;
+    double http_idle_timeout;
 };
 
 static struct event *reaper;
@@ -70,6 +72,10 @@ static int pyc_check(void *p, char *err, size_t errlen)
     }
     if (cfg->max_item_size > cfg->max_memory / 2) {
         snprintf(err, errlen, "--max-item-size: must be at most half of --max-memory");
+        return -1;
+    }
+    if (cfg->http_request_timeout <= 0 || cfg->http_idle_timeout <= 0) {
+        snprintf(err, errlen, "--http-request-timeout and --http-idle-timeout: must be above 0");
         return -1;
     }
     if (cfg->snapshot_interval < 0) {
@@ -121,12 +127,23 @@ static int pyc_start(void *p, char *err, size_t errlen)
         return -1;
     if (start_service("json", cfg->port, json_service_start, err, errlen) == -1)
         return -1;
+    http_service_set_timeouts(cfg->http_request_timeout, cfg->http_idle_timeout);
     if (!cfg->no_http && start_service("http", cfg->http, http_service_start, err, errlen) == -1)
         return -1;
     if (cfg->memcached &&
         start_service("memcached", cfg->memcached, memcached_service_start, err, errlen) == -1)
         return -1;
     return start_reaper(err, errlen);
+}
+
+static void pyc_stop(void *p)
+{
+    struct pyc_cfg *cfg = p;
+    json_service_stop();
+    if (!cfg->no_http)
+        http_service_stop();
+    if (cfg->memcached)
+        memcached_service_stop();
 }
 
 static void pyc_cleanup(void *p)
@@ -145,10 +162,10 @@ static void pyc_cleanup(void *p)
 
 static const struct gale_opt pyc_opts[] = {
     { .name = "port", .short_name = 'p', .type = OPT_ENDPOINT, .offset = C(port),
-      .metavar = "ENDPOINT", .help = "where the JSON protocol listens (on 127.0.0.1 unless an interface is given)",
+      .metavar = "ENDPOINT", .help = "where the JSON protocol listens (127.0.0.1 unless an interface is given)",
       .def = "8001", .check = endpoint_check },
     { .name = "http", .type = OPT_ENDPOINT, .offset = C(http), .metavar = "ENDPOINT",
-      .help = "where the HTTP service and admin page listen (on 127.0.0.1 unless an interface is given)",
+      .help = "where HTTP and the admin page listen (127.0.0.1 unless an interface is given)",
       .def = "8002", .check = endpoint_check },
     { .name = "no-http", .type = OPT_FLAG, .offset = C(no_http),
       .help = "run without the HTTP service" },
@@ -156,7 +173,7 @@ static const struct gale_opt pyc_opts[] = {
       .help = "also speak the memcached text protocol here (off by default)",
       .check = endpoint_check },
     { .name = "max-memory", .type = OPT_SIZE, .offset = C(max_memory), .metavar = "SIZE",
-      .help = "memory for keys, values and bookkeeping; least recently used items are evicted beyond it",
+      .help = "memory for keys, values and bookkeeping; beyond it the least recently used items go",
       .def = "64m" },
     { .name = "max-item-size", .type = OPT_SIZE, .offset = C(max_item_size), .metavar = "SIZE",
       .help = "the largest value accepted", .def = "1m" },
@@ -164,6 +181,13 @@ static const struct gale_opt pyc_opts[] = {
       .help = "load the store from FILE at start and write it there at exit and every interval" },
     { .name = "snapshot-interval", .type = OPT_DURATION, .offset = C(snapshot_interval),
       .metavar = "SECONDS", .help = "how often --snapshot is written while running (0: only at exit)",
+      .def = "60" },
+    { .name = "http-request-timeout", .type = OPT_DURATION, .offset = C(http_request_timeout),
+      .metavar = "SECONDS", .help = "an HTTP client has this long to send each request",
+      .def = "30" },
+    { .name = "http-idle-timeout", .type = OPT_DURATION, .offset = C(http_idle_timeout),
+      .metavar = "SECONDS",
+      .help = "close an idle HTTP keep-alive connection, or one that reads nothing, after this long",
       .def = "60" },
     { 0 }
 };
@@ -181,5 +205,6 @@ const struct gale_server gale_server_pycached = {
     .cfg_size = sizeof(struct pyc_cfg),
     .check = pyc_check,
     .start = pyc_start,
+    .stop = pyc_stop,
     .cleanup = pyc_cleanup,
 };

@@ -100,7 +100,7 @@ start_pyc() {
     wait_gone "$GALE_PID"
     wait_grep 'event=snapshot path=.* items=3' gale.log
     [ -s "$BATS_TEST_TMPDIR/store.snap" ]
-    sleep 1.2
+    sleep 2.2
     start_pyc --snapshot "$BATS_TEST_TMPDIR/store.snap"
     wait_grep 'event=snapshot-loaded .* items=2' gale.log
     run pj '{"command": "get", "key": "a"}' '{"command": "get", "key": "b"}' \
