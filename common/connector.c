@@ -27,8 +27,12 @@
 #define CONNECT_MAX_TIMEOUT (365.0 * 86400)   /* keeps the timeval in range */
 
 struct connect_job {
-    connect_cb cb;
+    connect_cb cb;                 /* one of cb and result_cb */
+    connect_result_cb result_cb;
     void *arg;
+    connect_filter_fn filter;
+    void *filter_arg;
+    int err;                       /* errno of the last failure */
     struct timeval timeout;
     int has_timeout;               /* 0: the kernel's own SYN timeout */
     struct resolve_query *query;   /* while resolving */
@@ -75,17 +79,23 @@ static void job_free(struct connect_job *j)
 static void job_finish(struct connect_job *j, int fd, const char *error)
 {
     connect_cb cb = j->cb;
+    connect_result_cb result_cb = j->result_cb;
     void *arg = j->arg;
+    int err = fd >= 0 ? 0 : j->err;
     char msg[sizeof j->error];
 
     snprintf(msg, sizeof msg, "%s", error != NULL ? error : "");
     j->fd = -1;   /* fd, when good, now belongs to the callee */
     job_free(j);
-    cb(fd, fd >= 0 ? NULL : msg, arg);
+    if (result_cb)
+        result_cb(fd, err, fd >= 0 ? NULL : msg, arg);
+    else
+        cb(fd, fd >= 0 ? NULL : msg, arg);
 }
 
-static void attempt_failed(struct connect_job *j, int fd, const char *why)
+static void attempt_failed(struct connect_job *j, int fd, int err, const char *why)
 {
+    j->err = err;
     char buf[INET6_ADDRSTRLEN];
 
     log_debug("connect %s: %s",
@@ -107,9 +117,10 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
     j->ev = NULL;
     j->fd = -1;
     if (what & EV_TIMEOUT) {
-        attempt_failed(j, fd, "timed out");
+        attempt_failed(j, fd, ETIMEDOUT, "timed out");
     } else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 || err != 0) {
-        attempt_failed(j, fd, errno_text(err != 0 ? err : errno));
+        err = err != 0 ? err : errno;
+        attempt_failed(j, fd, err, errno_text(err));
     } else {
         job_finish(j, fd, NULL);
         return;
@@ -124,7 +135,7 @@ static int attempt(struct connect_job *j, const struct resolved_addr *a)
     int fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
     if (fd == -1) {
-        attempt_failed(j, -1, errno_text(errno));
+        attempt_failed(j, -1, errno, errno_text(errno));
         return -1;
     }
     /* Relays and protocol replies are small writes that must not wait. */
@@ -135,12 +146,12 @@ static int attempt(struct connect_job *j, const struct resolved_addr *a)
         return 1;
     }
     if (errno != EINPROGRESS && errno != EINTR) {
-        attempt_failed(j, fd, errno_text(errno));
+        attempt_failed(j, fd, errno, errno_text(errno));
         return -1;
     }
     j->ev = event_new(reactor_base(), fd, EV_WRITE, on_writable, j);
     if (j->ev == NULL || event_add(j->ev, j->has_timeout ? &j->timeout : NULL) == -1) {
-        attempt_failed(j, fd, "cannot watch socket");
+        attempt_failed(j, fd, ENOMEM, "cannot watch socket");
         if (j->ev != NULL)
             event_free(j->ev);
         j->ev = NULL;
@@ -170,30 +181,36 @@ static void on_resolved(const struct resolved_addr *addrs, size_t n,
     struct connect_job *j = arg;
 
     j->query = NULL;   /* the resolver frees it once we return */
+    j->err = EHOSTUNREACH;
     if (n == 0) {
         job_finish(j, -1, error != NULL ? error : "no address");
         return;
     }
-    if (n > CONNECT_MAX_ADDRS)
-        n = CONNECT_MAX_ADDRS;
-    memcpy(j->addrs, addrs, n * sizeof *addrs);
-    j->n = n;
+    for (size_t i = 0; i < n && j->n < CONNECT_MAX_ADDRS; i++)
+        if (!j->filter || j->filter((const struct sockaddr *)&addrs[i].sa, addrs[i].len,
+                                    j->filter_arg))
+            j->addrs[j->n++] = addrs[i];
+    if (j->n == 0) {
+        j->err = EACCES;
+        job_finish(j, -1, "destination not allowed");
+        return;
+    }
     try_next(j);
 }
 
-/* timeout <= 0 (or NaN) leaves each attempt to the kernel's SYN timeout. */
-struct connect_job *connect_host(const char *host, int port, double timeout,
-                                 connect_cb cb, void *arg)
+static struct connect_job *job_start(const char *host, int port, const struct connect_opts *o,
+                                     connect_cb cb, connect_result_cb result_cb, void *arg)
 {
-    struct connect_job *j;
+    struct connect_job *j = calloc(1, sizeof *j);
+    double timeout = o->timeout;
 
-    if (cb == NULL)
-        return NULL;
-    j = calloc(1, sizeof *j);
     if (j == NULL)
         return NULL;
     j->cb = cb;
+    j->result_cb = result_cb;
     j->arg = arg;
+    j->filter = o->filter;
+    j->filter_arg = o->filter_arg;
     j->fd = -1;
     if (timeout > 0) {
         if (timeout > CONNECT_MAX_TIMEOUT)
@@ -208,6 +225,25 @@ struct connect_job *connect_host(const char *host, int port, double timeout,
         return NULL;
     }
     return j;
+}
+
+/* timeout <= 0 (or NaN) leaves each attempt to the kernel's SYN timeout. */
+struct connect_job *connect_host(const char *host, int port, double timeout,
+                                 connect_cb cb, void *arg)
+{
+    struct connect_opts o = { .timeout = timeout };
+
+    if (cb == NULL)
+        return NULL;
+    return job_start(host, port, &o, cb, NULL, arg);
+}
+
+struct connect_job *connect_host_opts(const char *host, int port, const struct connect_opts *o,
+                                      connect_result_cb cb, void *arg)
+{
+    if (cb == NULL || o == NULL)
+        return NULL;
+    return job_start(host, port, o, NULL, cb, arg);
 }
 
 void connect_cancel(struct connect_job *j)

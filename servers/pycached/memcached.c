@@ -1,0 +1,633 @@
+/*
+ * gale pycached's memcached service: memcached 1.6's text protocol over
+ * the shared store.  Each connection is a session that reads command
+ * lines (parsed by mcproto.c) and data blocks from its bufferevent and
+ * answers pipelined commands in order.  No new command is read while the
+ * output holds OUT_HIGH bytes, and a get stops queueing values there, so
+ * a client that does not read makes us hold little; the input is capped
+ * by a read watermark at one data block and one key list.
+ *
+ * Replies are memcached 1.6.18's word for word, checked against it.
+ * Like memcached, "noreply" silences every reply of its command, errors
+ * included (only the "ERROR" of a line that is not a valid command is
+ * still sent: noreply is not looked for there), so a client that sent
+ * noreply never reads a stray line.  Values stored here are ITEM_RAW;
+ * values set through JSON or HTTP are served as their JSON text.
+ * https://github.com/memcached/memcached/blob/master/doc/protocol.txt
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "conn.h"
+#include "log.h"
+#include "mcproto.h"
+#include "mcstats.h"
+#include "pycached.h"
+#include "reactor.h"
+#include "stats.h"
+#include "store.h"
+
+#define OUT_HIGH (256 * 1024)     /* stop reading commands above this much output */
+#define OUT_LOW (64 * 1024)       /* ... and resume once it is down to this */
+#define PIPELINE_BATCH 64         /* steps per wake-up, for fairness */
+#define SEND_TIMEOUT 60           /* seconds a client may leave our replies unread */
+/* libmemcached refuses a version whose major number is 0, and clients
+ * (memcapable) pick protocol rules by it: so the memcached release whose
+ * protocol this is comes first, then ours, as Dragonfly does. */
+#define VERSION_REPLY "VERSION 1.6.18 gale-" GALE_VERSION
+
+enum mc_state {
+    MS_COMMAND,  /* waiting for a command line, or answering one */
+    MS_DATA,     /* a storage command waits for its data block and "\r\n" */
+    MS_SWALLOW,  /* discarding the data block of a value refused as too large */
+    MS_GET,      /* a get's values, paused while the client reads; the line stays in the input */
+    MS_CLOSING,  /* quit, shutdown or a line too long: close once the output is sent */
+};
+
+struct pending_store {            /* MS_DATA */
+    enum mc_cmd cmd;
+    char key[MC_KEY_MAX];
+    size_t nkey;
+    uint32_t flags;
+    uint32_t exptime;             /* absolute, from store_exptime() */
+    uint32_t bytes;
+    uint64_t cas;
+};
+
+struct pending_get {              /* MS_GET */
+    enum mc_cmd cmd;
+    uint32_t exptime;             /* gat, gats: absolute */
+    size_t next, end;             /* keys still to answer: offsets into the line */
+    size_t total;                 /* the line and its newline, drained once answered */
+};
+
+struct mc_session {
+    struct gale_conn *conn;
+    struct bufferevent *bev;
+    enum mc_state state;
+    int noreply;                  /* the current command's */
+    int peer_eof;                 /* the client half-closed: answer, then close */
+    int paused;                   /* reading stopped until the output drains */
+    size_t scanned;               /* of the line being read: bytes with no newline */
+    uint64_t swallow;             /* MS_SWALLOW: bytes still to discard */
+    struct pending_store store;
+    struct pending_get get;
+    struct event *later;          /* runs process() or the close from the loop */
+    struct mc_session *prev, *next;
+};
+
+static struct mc_session *sessions;
+static struct event *flush_timer;
+static struct gale_listener *listener;
+
+static void process(struct mc_session *s);
+
+/* --- small helpers --------------------------------------------------- */
+
+static struct evbuffer *input(struct mc_session *s) { return bufferevent_get_input(s->bev); }
+static struct evbuffer *output(struct mc_session *s) { return bufferevent_get_output(s->bev); }
+
+/* Every reply line goes through here, so noreply is honoured in one place. */
+static void reply(struct mc_session *s, const char *line)
+{
+    if (s->noreply)
+        return;
+    evbuffer_add(output(s), line, strlen(line));
+    evbuffer_add(output(s), "\r\n", 2);
+}
+
+static void consume(struct mc_session *s, size_t n)
+{
+    evbuffer_drain(input(s), n);
+    pyc_stats.bytes_read += n;
+}
+
+static int is_gat(enum mc_cmd c) { return c == MC_GAT || c == MC_GATS; }
+
+/* --- life and death -------------------------------------------------- */
+
+static void session_close(struct mc_session *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        sessions = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    log_debug("id=%" PRIu64 " event=close peer=%s duration=%.3f", s->conn->id, s->conn->peer,
+              conn_age(s->conn));
+    stats_conn_close(PROTO_MEMCACHED);
+    event_free(s->later);
+    bufferevent_free(s->bev);
+    conn_free(s->conn);
+    free(s);
+}
+
+static void on_abort(struct gale_conn *c, void *arg)
+{
+    (void)c;
+    session_close(arg);
+}
+
+static void later(struct mc_session *s)
+{
+    static const struct timeval now = { 0, 0 };
+    evtimer_add(s->later, &now);
+}
+
+/* Close once the output is sent; never from inside process(). */
+static void finish(struct mc_session *s)
+{
+    if (s->state == MS_CLOSING)
+        return;
+    s->state = MS_CLOSING;
+    bufferevent_disable(s->bev, EV_READ);
+    bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+    if (evbuffer_get_length(output(s)) == 0)
+        later(s);
+}
+
+static void pause_reading(struct mc_session *s)
+{
+    if (!s->paused) {
+        s->paused = 1;
+        bufferevent_disable(s->bev, EV_READ);
+    }
+}
+
+/* --- retrieval ------------------------------------------------------- */
+
+static void write_value(struct evbuffer *out, const struct item *it, int with_cas)
+{
+    if (with_cas)
+        evbuffer_add_printf(out, "VALUE %.*s %" PRIu32 " %" PRIu32 " %" PRIu64 "\r\n",
+                            (int)it->nkey, item_key(it), it->flags, it->nval, it->cas);
+    else
+        evbuffer_add_printf(out, "VALUE %.*s %" PRIu32 " %" PRIu32 "\r\n", (int)it->nkey,
+                            item_key(it), it->flags, it->nval);
+    evbuffer_add(out, item_value(it), it->nval);
+    evbuffer_add(out, "\r\n", 2);
+}
+
+/* One key of get, gets, gat or gats.  gat answers with the value as it
+ * was and then touches, as memcached does (a past time still returns it). */
+static void answer_key(struct mc_session *s, struct mc_str key)
+{
+    enum mc_cmd cmd = s->get.cmd;
+    struct item *it = store_get(key.p, key.len);
+    if (is_gat(cmd)) {
+        pyc_stats.cmd_touch++;
+        it ? pyc_stats.touch_hits++ : pyc_stats.touch_misses++;
+    } else {
+        pyc_stats.cmd_get++;
+        it ? pyc_stats.get_hits++ : pyc_stats.get_misses++;
+    }
+    if (!it)
+        return;
+    write_value(output(s), it, cmd == MC_GETS || cmd == MC_GATS);
+    if (is_gat(cmd))
+        store_touch(key.p, key.len, s->get.exptime);
+}
+
+static void start_get(struct mc_session *s, const struct mc_request *r, const char *line,
+                      size_t total)
+{
+    struct pending_get *g = &s->get;
+    g->cmd = r->cmd;
+    g->exptime = is_gat(r->cmd) ? store_exptime(r->exptime) : 0;
+    g->next = r->keys.len ? (size_t)(r->keys.p - line) : 0;
+    g->end = g->next + r->keys.len;
+    g->total = total;
+    s->state = MS_GET;
+}
+
+/* Answers keys until the output is full; the line stays in the input
+ * until the last one, so the keys need no copy. */
+static int step_get(struct mc_session *s)
+{
+    struct pending_get *g = &s->get;
+    const char *line = (const char *)evbuffer_pullup(input(s), (ev_ssize_t)g->total);
+    if (!line) {
+        finish(s);
+        return 1;
+    }
+    struct mc_str keys = { line + g->next, g->end - g->next }, key;
+    while (evbuffer_get_length(output(s)) < OUT_HIGH && mc_next_key(&keys, &key)) {
+        answer_key(s, key);
+        g->next = (size_t)(keys.p - line);
+    }
+    struct mc_str rest = keys;
+    if (mc_next_key(&rest, &key))
+        return 1;                /* the output is full: process() pauses */
+    evbuffer_add(output(s), "END\r\n", 5);
+    consume(s, g->total);
+    s->state = MS_COMMAND;
+    return 1;
+}
+
+/* --- storage --------------------------------------------------------- */
+
+static const char *store_reply(enum store_result r)
+{
+    switch (r) {
+    case STORE_STORED: return "STORED";
+    case STORE_NOT_STORED: return "NOT_STORED";
+    case STORE_EXISTS: return "EXISTS";
+    case STORE_NOT_FOUND: return "NOT_FOUND";
+    case STORE_TOO_LARGE: return "SERVER_ERROR object too large for cache";
+    case STORE_NO_MEMORY: return "SERVER_ERROR out of memory storing object";
+    }
+    return "SERVER_ERROR Unhandled storage type.";
+}
+
+static enum store_mode store_mode(enum mc_cmd c)
+{
+    switch (c) {
+    case MC_ADD: return STORE_ADD;
+    case MC_REPLACE: return STORE_REPLACE;
+    case MC_APPEND: return STORE_APPEND;
+    case MC_PREPEND: return STORE_PREPEND;
+    case MC_CAS: return STORE_CAS;
+    default: return STORE_SET;
+    }
+}
+
+static void start_store(struct mc_session *s, const struct mc_request *r)
+{
+    if (r->bytes > store_max_item_size()) {
+        reply(s, "SERVER_ERROR object too large for cache");
+        if (r->cmd == MC_SET)        /* as memcached: a failed set leaves no stale value */
+            store_delete(r->key.p, r->key.len);
+        s->swallow = (uint64_t)r->bytes + 2;
+        s->state = MS_SWALLOW;
+        return;
+    }
+    struct pending_store *p = &s->store;
+    p->cmd = r->cmd;
+    memcpy(p->key, r->key.p, r->key.len);
+    p->nkey = r->key.len;
+    p->flags = r->flags;
+    p->exptime = store_exptime(r->exptime);
+    p->bytes = r->bytes;
+    p->cas = r->cas;
+    s->state = MS_DATA;
+}
+
+static void store_data(struct mc_session *s, const char *data)
+{
+    const struct pending_store *p = &s->store;
+    struct store_value v = {
+        .key = p->key, .nkey = p->nkey, .val = data, .nval = p->bytes, .flags = p->flags,
+        .exptime = p->exptime, .kind = ITEM_RAW, .cas = p->cas,
+    };
+    enum store_result r = store_put(store_mode(p->cmd), &v, NULL);
+    if (p->cmd == MC_CAS && r == STORE_STORED)
+        pyc_stats.cas_hits++;
+    else if (p->cmd == MC_CAS && r == STORE_EXISTS)
+        pyc_stats.cas_badval++;
+    else if (p->cmd == MC_CAS && r == STORE_NOT_FOUND)
+        pyc_stats.cas_misses++;
+    reply(s, store_reply(r));
+}
+
+static int step_data(struct mc_session *s)
+{
+    size_t need = (size_t)s->store.bytes + 2;
+    if (evbuffer_get_length(input(s)) < need)
+        return 0;
+    const char *d = (const char *)evbuffer_pullup(input(s), (ev_ssize_t)need);
+    if (!d) {
+        finish(s);
+        return 1;
+    }
+    pyc_stats.cmd_set++;
+    if (d[need - 2] != '\r' || d[need - 1] != '\n')
+        reply(s, "CLIENT_ERROR bad data chunk");
+    else
+        store_data(s, d);
+    consume(s, need);
+    s->state = MS_COMMAND;
+    return 1;
+}
+
+static int step_swallow(struct mc_session *s)
+{
+    size_t len = evbuffer_get_length(input(s));
+    if (len == 0)
+        return 0;
+    size_t n = len < s->swallow ? len : (size_t)s->swallow;
+    consume(s, n);
+    s->swallow -= n;
+    if (s->swallow == 0)
+        s->state = MS_COMMAND;
+    return 1;
+}
+
+/* --- the other commands ---------------------------------------------- */
+
+static void do_delete(struct mc_session *s, const struct mc_request *r)
+{
+    if (store_delete(r->key.p, r->key.len)) {
+        pyc_stats.delete_hits++;
+        reply(s, "DELETED");
+    } else {
+        pyc_stats.delete_misses++;
+        reply(s, "NOT_FOUND");
+    }
+}
+
+static void do_arith(struct mc_session *s, const struct mc_request *r)
+{
+    int decr = r->cmd == MC_DECR;
+    uint64_t v = 0;
+    char num[24];
+    switch (store_incr(r->key.p, r->key.len, decr, r->delta, &v)) {
+    case INCR_OK:
+        decr ? pyc_stats.decr_hits++ : pyc_stats.incr_hits++;
+        snprintf(num, sizeof num, "%" PRIu64, v);
+        reply(s, num);
+        break;
+    case INCR_NOT_FOUND:
+        decr ? pyc_stats.decr_misses++ : pyc_stats.incr_misses++;
+        reply(s, "NOT_FOUND");
+        break;
+    case INCR_NON_NUMERIC:
+        reply(s, "CLIENT_ERROR cannot increment or decrement non-numeric value");
+        break;
+    case INCR_NO_MEMORY:
+        reply(s, "SERVER_ERROR out of memory");
+        break;
+    }
+}
+
+/* TOUCHED even when the new time is past (the item then goes), as
+ * memcached: so look first, touch second. */
+static void do_touch(struct mc_session *s, const struct mc_request *r)
+{
+    pyc_stats.cmd_touch++;
+    if (!store_peek(r->key.p, r->key.len)) {
+        pyc_stats.touch_misses++;
+        reply(s, "NOT_FOUND");
+        return;
+    }
+    store_touch(r->key.p, r->key.len, store_exptime(r->exptime));
+    pyc_stats.touch_hits++;
+    reply(s, "TOUCHED");
+}
+
+static void on_flush_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+    log_info("event=flush_all delayed=1 items=%zu", store_count());
+    store_clear();
+}
+
+/* flush_all [delay]: a later flush replaces a pending one, as memcached's
+ * single oldest_live setting does; the delay follows exptime's rules. */
+static void do_flush(struct mc_session *s, const struct mc_request *r)
+{
+    double delay = 0;
+    pyc_stats.cmd_flush++;
+    if (r->has_delay && r->exptime > 0)
+        delay = (double)store_exptime(r->exptime) - store_clock();
+    evtimer_del(flush_timer);
+    if (delay <= 0) {
+        store_clear();
+    } else {
+        struct timeval tv = { (time_t)delay, (suseconds_t)((delay - (time_t)delay) * 1e6) };
+        evtimer_add(flush_timer, &tv);
+    }
+    reply(s, "OK");
+}
+
+static void execute(struct mc_session *s, const struct mc_request *r)
+{
+    switch (r->cmd) {
+    case MC_DELETE: do_delete(s, r); break;
+    case MC_INCR:
+    case MC_DECR: do_arith(s, r); break;
+    case MC_TOUCH: do_touch(s, r); break;
+    case MC_FLUSH_ALL: do_flush(s, r); break;
+    case MC_STATS: mcstats_reply(output(s), r, listener); break;
+    case MC_VERSION: reply(s, VERSION_REPLY); break;
+    case MC_VERBOSITY: mcstats_set_verbosity(r->verbosity); reply(s, "OK"); break;
+    case MC_QUIT: finish(s); break;
+    default: start_store(s, r); break;   /* the storage commands */
+    }
+}
+
+/* --- reading commands ------------------------------------------------ */
+
+static void run_line(struct mc_session *s, const char *line, size_t len, size_t total)
+{
+    struct mc_request r;
+    enum mc_status st = mc_parse(line, len, &r);
+    s->noreply = r.noreply;
+    if (r.cmd != MC_UNKNOWN)
+        stats_command(PROTO_MEMCACHED, mc_cmd_name(r.cmd));
+    if (st != MC_OK) {
+        reply(s, mc_status_text(st));
+        consume(s, total);
+    } else if (r.cmd == MC_GET || r.cmd == MC_GETS || is_gat(r.cmd)) {
+        start_get(s, &r, line, total);
+    } else {
+        execute(s, &r);              /* r points into the line: drain it after */
+        consume(s, total);
+    }
+}
+
+/* Frames the line at the head of the input.  Most lines fit in
+ * MC_LINE_MAX, so only that much is made contiguous unless a get's key
+ * list needs more: pipelined small commands then cost no big copies. */
+static const char *frame_line(struct mc_session *s, enum mc_frame *f, size_t *line_len,
+                              size_t *total)
+{
+    struct evbuffer *in = input(s);
+    size_t len = evbuffer_get_length(in);
+    size_t want = len < MC_LINE_MAX + 2 ? len : MC_LINE_MAX + 2;
+    for (;;) {
+        const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)want);
+        if (!p)
+            return NULL;
+        *f = mc_frame(p, want, &s->scanned, line_len, total);
+        if (*f != MC_FRAME_MORE || want == len || want > MC_KEYLIST_MAX)
+            return p;
+        want = len < MC_KEYLIST_MAX + 2 ? len : MC_KEYLIST_MAX + 2;
+    }
+}
+
+static int step_command(struct mc_session *s)
+{
+    size_t line_len = 0, total = 0;
+    enum mc_frame f;
+    if (evbuffer_get_length(input(s)) == 0)
+        return 0;
+    const char *p = frame_line(s, &f, &line_len, &total);
+    if (!p) {
+        finish(s);
+        return 1;
+    }
+    switch (f) {
+    case MC_FRAME_MORE:
+        return 0;
+    case MC_FRAME_TOO_LONG:
+        log_info("id=%" PRIu64 " event=line-too-long peer=%s", s->conn->id, s->conn->peer);
+        finish(s);
+        return 1;
+    case MC_FRAME_LINE:
+        break;
+    }
+    run_line(s, p, line_len, total);
+    return 1;
+}
+
+/* One step: 1 when something moved, 0 when more input is needed. */
+static int step(struct mc_session *s)
+{
+    switch (s->state) {
+    case MS_COMMAND: return step_command(s);
+    case MS_DATA: return step_data(s);
+    case MS_SWALLOW: return step_swallow(s);
+    case MS_GET: return step_get(s);
+    case MS_CLOSING: break;
+    }
+    return 0;
+}
+
+static void process(struct mc_session *s)
+{
+    struct evbuffer *out = output(s);
+    for (int i = 0; i < PIPELINE_BATCH; i++) {
+        if (s->state == MS_CLOSING)
+            return;
+        if (evbuffer_get_length(out) >= OUT_HIGH) {
+            pause_reading(s);        /* on_write resumes */
+            return;
+        }
+        size_t before = evbuffer_get_length(out);
+        int moved = step(s);
+        size_t after = evbuffer_get_length(out);
+        if (after > before)
+            pyc_stats.bytes_written += after - before;
+        if (!moved) {
+            /* Nothing more to answer: a half-closed client, or a shutdown,
+             * is done with once the output is sent. */
+            if (s->peer_eof || reactor_stopping())
+                finish(s);
+            return;
+        }
+    }
+    later(s);                        /* more may wait: go on from the loop, for fairness */
+}
+
+/* --- events ---------------------------------------------------------- */
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    process(arg);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+    struct mc_session *s = arg;
+    (void)bev;
+    if (s->state == MS_CLOSING) {
+        if (evbuffer_get_length(output(s)) == 0)
+            session_close(s);
+    } else if (s->paused) {
+        s->paused = 0;
+        bufferevent_enable(s->bev, EV_READ);
+        process(s);
+    }
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct mc_session *s = arg;
+    (void)bev;
+    if (what & BEV_EVENT_CONNECTED)
+        return;                      /* the TLS handshake is done */
+    if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING) && s->state != MS_CLOSING) {
+        s->peer_eof = 1;             /* half-closed: answer what was sent, then close */
+        process(s);
+        return;
+    }
+    if ((what & BEV_EVENT_EOF) && s->state == MS_CLOSING &&
+        evbuffer_get_length(output(s)) > 0)
+        return;                      /* the output may still be read */
+    session_close(s);
+}
+
+static void on_later(evutil_socket_t fd, short what, void *arg)
+{
+    struct mc_session *s = arg;
+    (void)fd, (void)what;
+    if (s->state != MS_CLOSING)
+        process(s);
+    else if (evbuffer_get_length(output(s)) == 0)
+        session_close(s);
+}
+
+static void on_accept(struct gale_conn *c, void *arg)
+{
+    struct mc_session *s = calloc(1, sizeof *s);
+    (void)arg;
+    if (s) {
+        s->bev = conn_bufferevent(c);
+        s->later = evtimer_new(reactor_base(), on_later, s);
+    }
+    if (!s || !s->bev || !s->later) {
+        if (s && s->bev) bufferevent_free(s->bev);
+        if (s && s->later) event_free(s->later);
+        free(s);
+        conn_free(c);
+        return;
+    }
+    s->conn = c;
+    c->data = s;
+    c->abort = on_abort;
+    s->next = sessions;
+    if (sessions)
+        sessions->prev = s;
+    sessions = s;
+    stats_conn_open(PROTO_MEMCACHED);
+    log_debug("id=%" PRIu64 " event=accept peer=%s", c->id, c->peer);
+    struct timeval wtv = { SEND_TIMEOUT, 0 };
+    conn_tune_bufferevent(s->bev);
+    bufferevent_set_timeouts(s->bev, NULL, &wtv);
+    /* Room for one data block and one key list; beyond it reading waits. */
+    bufferevent_setwatermark(s->bev, EV_READ, 0,
+                             (size_t)store_max_item_size() + MC_KEYLIST_MAX + 4096);
+    bufferevent_setwatermark(s->bev, EV_WRITE, OUT_LOW, 0);
+    bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
+    bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+}
+
+/* Shutdown: each session answers the commands it has already received
+ * (process() then sees reactor_stopping() and closes once the output is
+ * sent), so idle ones close at once.  One in the middle of a data block
+ * or a paused get finishes it first, within --shutdown-timeout. */
+void memcached_service_stop(void)
+{
+    for (struct mc_session *s = sessions; s; s = s->next)
+        if (s->state == MS_COMMAND && !s->paused)
+            later(s);
+}
+
+int memcached_service_start(const char *endpoint, char *err, size_t errlen)
+{
+    if (!flush_timer)
+        flush_timer = evtimer_new(reactor_base(), on_flush_timer, NULL);
+    if (!flush_timer) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    listener = listener_open(endpoint, on_accept, NULL, err, errlen);
+    return listener ? 0 : -1;
+}
