@@ -15,7 +15,9 @@
 #include <unistd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
@@ -442,6 +444,89 @@ void conn_tune_bufferevent(struct bufferevent *bev)
 {
     bufferevent_set_max_single_write(bev, 1024 * 1024);
     bufferevent_set_max_single_read(bev, 64 * 1024);
+}
+
+/* A plain socket's bufferevent, not TLS: its fd can be written directly. */
+static int plain_socket(struct bufferevent *bev)
+{
+    return bufferevent_openssl_get_ssl(bev) == NULL && bufferevent_getfd(bev) >= 0;
+}
+
+void conn_flush(struct bufferevent *bev)
+{
+    struct evbuffer *out = bufferevent_get_output(bev);
+    if (evbuffer_get_length(out) == 0)
+        return;
+    if (plain_socket(bev) && !(bufferevent_get_enabled(bev) & EV_WRITE)) {
+        /* A failed write is left to the bufferevent: its own attempt
+         * meets the same error and reports it through the event callback. */
+        evbuffer_write(out, bufferevent_getfd(bev));
+        if (evbuffer_get_length(out) == 0)
+            return;
+    }
+    bufferevent_enable(bev, EV_WRITE);
+}
+
+void conn_send(struct bufferevent *bev, struct evbuffer *replies)
+{
+    struct evbuffer *out = bufferevent_get_output(bev);
+    if (evbuffer_get_length(replies) == 0)
+        return;
+    if (plain_socket(bev) && evbuffer_get_length(out) == 0 &&
+        !(bufferevent_get_enabled(bev) & EV_WRITE)) {
+        evbuffer_write(replies, bufferevent_getfd(bev));
+        if (evbuffer_get_length(replies) == 0)
+            return;
+    }
+    evbuffer_add_buffer(out, replies);
+    bufferevent_enable(bev, EV_WRITE);
+}
+
+static int read_into(struct evbuffer *in, int fd, size_t max, struct evbuffer_iovec v[2]);
+
+int conn_read(struct bufferevent *bev, size_t max)
+{
+    struct evbuffer *in = bufferevent_get_input(bev);
+    struct evbuffer_iovec v[2];
+    /* A bufferevent keeps its input's end frozen against other writers,
+     * as libevent's own read path does, thaw it for the read. */
+    evbuffer_unfreeze(in, 0);
+    int n = read_into(in, bufferevent_getfd(bev), max, v);
+    evbuffer_freeze(in, 0);
+    return n;
+}
+
+static int read_into(struct evbuffer *in, int fd, size_t max, struct evbuffer_iovec v[2])
+{
+    int nv = evbuffer_reserve_space(in, (ev_ssize_t)max, v, 2);
+    if (nv <= 0)
+        return -1;
+    ssize_t n;
+    do {
+        n = readv(fd, (struct iovec *)v, nv);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+        evbuffer_commit_space(in, v, 0);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return -2;
+        return n == 0 ? 0 : -1;
+    }
+    size_t left = (size_t)n;
+    for (int i = 0; i < nv; i++) {
+        if (v[i].iov_len > left)
+            v[i].iov_len = left;
+        left -= v[i].iov_len;
+    }
+    evbuffer_commit_space(in, v, nv);
+    return (int)n;
+}
+
+int conn_is_plain(struct bufferevent *bev) { return plain_socket(bev); }
+
+void conn_flushed(struct bufferevent *bev)
+{
+    if (plain_socket(bev) && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        bufferevent_disable(bev, EV_WRITE);
 }
 
 void conn_free(struct gale_conn *c)

@@ -53,6 +53,31 @@ void listeners_close_all(void);                  /* exit: close, remove unix fil
 struct bufferevent *conn_bufferevent(struct gale_conn *c);
 /* Larger reads and writes per call than libevent's default. */
 void conn_tune_bufferevent(struct bufferevent *bev);
+/*
+ * Answers without waking the loop twice.  A session that uses these
+ * leaves EV_WRITE disabled and calls conn_flush() once it has queued its
+ * replies: on a plain socket the output goes out with one write() at
+ * once, and EV_WRITE is enabled only for what the socket did not take
+ * (always, under TLS).  Its write callback calls conn_flushed(), which
+ * disables EV_WRITE again once the output is empty.  This saves the two
+ * epoll_ctl() calls per reply that arming and disarming the write event
+ * costs.
+ */
+void conn_flush(struct bufferevent *bev);
+void conn_flushed(struct bufferevent *bev);
+/* Like conn_flush, for replies gathered in an evbuffer of the session's
+ * own (adding to a bufferevent's output runs its callbacks at every
+ * add): written straight from there when nothing else is queued, what
+ * the socket does not take moved to the output.  replies is left empty. */
+struct evbuffer;
+void conn_send(struct bufferevent *bev, struct evbuffer *replies);
+/* One readv() of up to max bytes from a plain socket into the
+ * bufferevent's input, for sessions that watch the socket themselves:
+ * libevent's own read path asks FIONREAD first, a second system call per
+ * read.  Returns the bytes read, 0 at EOF, -1 on error (errno), -2 when
+ * nothing was there. */
+int conn_read(struct bufferevent *bev, size_t max);
+int conn_is_plain(struct bufferevent *bev);         /* not TLS */
 /* The connection is over: frees it, closes the fd unless a bufferevent
  * took it, and lets its listener accept again. */
 void conn_free(struct gale_conn *c);

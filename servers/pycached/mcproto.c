@@ -5,8 +5,8 @@
  * allocation, every length checked.
  *
  * Where memcached is looser, this is stricter, on purpose: flags over 32
- * bits and keys with control characters are refused ("CLIENT_ERROR bad
- * command line format") rather than truncated or stored, and a line over
+ * bits are refused ("CLIENT_ERROR bad command line format") rather than
+ * truncated, and a line over
  * 2048 bytes always closes, whether or not its newline came in the same
  * read.  Meta commands (mg, ms, ...) are not spoken: "ERROR".
  * https://github.com/memcached/memcached/blob/master/doc/protocol.txt
@@ -126,16 +126,12 @@ static int parse_i64(struct mc_str t, int64_t *out)
     return 0;
 }
 
+/* Only the length is checked, as memcached does: protocol.txt forbids
+ * control characters in keys, but memcached stores them and clients
+ * (memcaslap among them) send them. */
 static int key_ok(struct mc_str k)
 {
-    if (k.len == 0 || k.len > MC_KEY_MAX)
-        return 0;
-    for (size_t i = 0; i < k.len; i++) {
-        unsigned char c = (unsigned char)k.p[i];
-        if (c < 0x20 || c == 0x7f)
-            return 0;
-    }
-    return 1;
+    return k.len > 0 && k.len <= MC_KEY_MAX;
 }
 
 /* memcached's set_noreply_maybe(): the last token decides. */
@@ -304,8 +300,8 @@ int mc_next_key(struct mc_str *keys, struct mc_str *key)
     while (i < keys->len && keys->p[i] == ' ')
         i++;
     size_t start = i;
-    while (i < keys->len && keys->p[i] != ' ')
-        i++;
+    const char *space = memchr(keys->p + start, ' ', keys->len - start);
+    i = space ? (size_t)(space - keys->p) : keys->len;
     *key = (struct mc_str){ keys->p + start, i - start };
     keys->p += i;
     keys->len -= i;

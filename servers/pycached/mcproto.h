@@ -69,7 +69,8 @@ enum mc_frame mc_frame(const char *buf, size_t len, size_t *scanned, size_t *lin
                        size_t *total);
 
 /* Parses one line (without its newline).  Keys are 1 to MC_KEY_MAX bytes
- * with no control characters; every key of a get is checked. */
+ * of anything but spaces (control characters too, as memcached); every
+ * key of a get is checked. */
 enum mc_status mc_parse(const char *line, size_t len, struct mc_request *r);
 
 /* The reply line for an error, without "\r\n"; NULL for MC_OK. */

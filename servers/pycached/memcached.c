@@ -32,6 +32,7 @@
 #include "stats.h"
 #include "store.h"
 
+#define READ_CHUNK (64 * 1024)
 #define OUT_HIGH (256 * 1024)     /* stop reading commands above this much output */
 #define OUT_LOW (64 * 1024)       /* ... and resume once it is down to this */
 #define PIPELINE_BATCH 64         /* steps per wake-up, for fairness */
@@ -78,6 +79,8 @@ struct mc_session {
     struct pending_store store;
     struct pending_get get;
     struct event *later;          /* runs process() or the close from the loop */
+    struct evbuffer *replies;     /* answers of this batch, sent at its end */
+    struct event *readable;       /* plain sockets: read here, not by the bufferevent */
     struct mc_session *prev, *next;
 };
 
@@ -90,7 +93,13 @@ static void process(struct mc_session *s);
 /* --- small helpers --------------------------------------------------- */
 
 static struct evbuffer *input(struct mc_session *s) { return bufferevent_get_input(s->bev); }
-static struct evbuffer *output(struct mc_session *s) { return bufferevent_get_output(s->bev); }
+static struct evbuffer *output(struct mc_session *s) { return s->replies; }
+
+/* Answers not yet taken by the socket, gathered or queued. */
+static size_t unsent(struct mc_session *s)
+{
+    return evbuffer_get_length(s->replies) + evbuffer_get_length(bufferevent_get_output(s->bev));
+}
 
 /* Every reply line goes through here, so noreply is honoured in one place. */
 static void reply(struct mc_session *s, const char *line)
@@ -109,6 +118,16 @@ static void consume(struct mc_session *s, size_t n)
 
 static int is_gat(enum mc_cmd c) { return c == MC_GAT || c == MC_GATS; }
 
+static void reading(struct mc_session *s, int on)
+{
+    if (on && s->peer_eof)
+        return;                      /* the socket would report EOF again and again */
+    if (s->readable)
+        on ? event_add(s->readable, NULL) : event_del(s->readable);
+    else
+        on ? bufferevent_enable(s->bev, EV_READ) : bufferevent_disable(s->bev, EV_READ);
+}
+
 /* --- life and death -------------------------------------------------- */
 
 static void session_close(struct mc_session *s)
@@ -123,6 +142,9 @@ static void session_close(struct mc_session *s)
               conn_age(s->conn));
     stats_conn_close(PROTO_MEMCACHED);
     event_free(s->later);
+    if (s->readable)
+        event_free(s->readable);
+    evbuffer_free(s->replies);
     bufferevent_free(s->bev);
     conn_free(s->conn);
     free(s);
@@ -146,9 +168,10 @@ static void finish(struct mc_session *s)
     if (s->state == MS_CLOSING)
         return;
     s->state = MS_CLOSING;
-    bufferevent_disable(s->bev, EV_READ);
+    reading(s, 0);
     bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
-    if (evbuffer_get_length(output(s)) == 0)
+    conn_send(s->bev, s->replies);
+    if (unsent(s) == 0)
         later(s);
 }
 
@@ -156,20 +179,43 @@ static void pause_reading(struct mc_session *s)
 {
     if (!s->paused) {
         s->paused = 1;
-        bufferevent_disable(s->bev, EV_READ);
+        reading(s, 0);
     }
 }
 
 /* --- retrieval ------------------------------------------------------- */
 
+/* Decimal digits of v ending at end; returns where they start. */
+static char *put_u64(char *end, uint64_t v)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
+/* "VALUE key flags bytes [cas]\r\n", the value and "\r\n": the hottest
+ * reply, so formatted by hand rather than through printf. */
 static void write_value(struct evbuffer *out, const struct item *it, int with_cas)
 {
-    if (with_cas)
-        evbuffer_add_printf(out, "VALUE %.*s %" PRIu32 " %" PRIu32 " %" PRIu64 "\r\n",
-                            (int)it->nkey, item_key(it), it->flags, it->nval, it->cas);
-    else
-        evbuffer_add_printf(out, "VALUE %.*s %" PRIu32 " %" PRIu32 "\r\n", (int)it->nkey,
-                            item_key(it), it->flags, it->nval);
+    char head[6 + STORE_KEY_MAX + 3 * 21 + 2], num[21];
+    size_t n = 0;
+    memcpy(head, "VALUE ", 6);
+    n = 6;
+    memcpy(head + n, item_key(it), it->nkey);
+    n += it->nkey;
+    uint64_t fields[3] = { it->flags, it->nval, it->cas };
+    for (int i = 0; i < (with_cas ? 3 : 2); i++) {
+        char *d = put_u64(num + sizeof num, fields[i]);
+        size_t len = (size_t)(num + sizeof num - d);
+        head[n++] = ' ';
+        memcpy(head + n, d, len);
+        n += len;
+    }
+    head[n++] = '\r';
+    head[n++] = '\n';
+    evbuffer_add(out, head, n);
     evbuffer_add(out, item_value(it), it->nval);
     evbuffer_add(out, "\r\n", 2);
 }
@@ -217,7 +263,7 @@ static int step_get(struct mc_session *s)
         return 1;
     }
     struct mc_str keys = { line + g->next, g->end - g->next }, key;
-    while (evbuffer_get_length(output(s)) < OUT_HIGH && mc_next_key(&keys, &key)) {
+    while (unsent(s) < OUT_HIGH && mc_next_key(&keys, &key)) {
         answer_key(s, key);
         g->next = (size_t)(keys.p - line);
     }
@@ -499,13 +545,13 @@ static int step(struct mc_session *s)
     return 0;
 }
 
-static void process(struct mc_session *s)
+static void process_batch(struct mc_session *s)
 {
     struct evbuffer *out = output(s);
     for (int i = 0; i < PIPELINE_BATCH; i++) {
         if (s->state == MS_CLOSING)
             return;
-        if (evbuffer_get_length(out) >= OUT_HIGH) {
+        if (unsent(s) >= OUT_HIGH) {
             pause_reading(s);        /* on_write resumes */
             return;
         }
@@ -525,6 +571,18 @@ static void process(struct mc_session *s)
     later(s);                        /* more may wait: go on from the loop, for fairness */
 }
 
+/* Answers what has arrived, then sends the answers at once. */
+static void process(struct mc_session *s)
+{
+    process_batch(s);
+    conn_send(s->bev, s->replies);
+    if (s->paused && s->state != MS_CLOSING && unsent(s) == 0) {
+        s->paused = 0;               /* the socket took it all: no write callback comes */
+        reading(s, 1);
+        later(s);
+    }
+}
+
 /* --- events ---------------------------------------------------------- */
 
 static void on_read(struct bufferevent *bev, void *arg)
@@ -536,13 +594,13 @@ static void on_read(struct bufferevent *bev, void *arg)
 static void on_write(struct bufferevent *bev, void *arg)
 {
     struct mc_session *s = arg;
-    (void)bev;
+    conn_flushed(bev);
     if (s->state == MS_CLOSING) {
-        if (evbuffer_get_length(output(s)) == 0)
+        if (unsent(s) == 0)
             session_close(s);
     } else if (s->paused) {
         s->paused = 0;
-        bufferevent_enable(s->bev, EV_READ);
+        reading(s, 1);
         process(s);
     }
 }
@@ -559,9 +617,36 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         return;
     }
     if ((what & BEV_EVENT_EOF) && s->state == MS_CLOSING &&
-        evbuffer_get_length(output(s)) > 0)
+        unsent(s) > 0)
         return;                      /* the output may still be read */
     session_close(s);
+}
+
+/* Room for one data block and one key list; beyond it reading waits. */
+static size_t input_limit(void)
+{
+    return (size_t)store_max_item_size() + MC_KEYLIST_MAX + 4096;
+}
+
+/* Plain sockets are read here, one readv() per wake-up. */
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+    struct mc_session *s = arg;
+    size_t have = evbuffer_get_length(input(s)), limit = input_limit();
+    (void)fd, (void)what;
+    if (have >= limit) {
+        finish(s);                   /* cannot happen: process() leaves less than one command */
+        return;
+    }
+    int n = conn_read(s->bev, limit - have < READ_CHUNK ? limit - have : READ_CHUNK);
+    if (n > 0)
+        process(s);
+    else if (n == 0) {
+        reading(s, 0);
+        on_event(s->bev, BEV_EVENT_EOF | BEV_EVENT_READING, s);
+    }
+    else if (n == -1)
+        on_event(s->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, s);
 }
 
 static void on_later(evutil_socket_t fd, short what, void *arg)
@@ -570,7 +655,7 @@ static void on_later(evutil_socket_t fd, short what, void *arg)
     (void)fd, (void)what;
     if (s->state != MS_CLOSING)
         process(s);
-    else if (evbuffer_get_length(output(s)) == 0)
+    else if (unsent(s) == 0)
         session_close(s);
 }
 
@@ -581,10 +666,12 @@ static void on_accept(struct gale_conn *c, void *arg)
     if (s) {
         s->bev = conn_bufferevent(c);
         s->later = evtimer_new(reactor_base(), on_later, s);
+        s->replies = evbuffer_new();
     }
-    if (!s || !s->bev || !s->later) {
+    if (!s || !s->bev || !s->later || !s->replies) {
         if (s && s->bev) bufferevent_free(s->bev);
         if (s && s->later) event_free(s->later);
+        if (s && s->replies) evbuffer_free(s->replies);
         free(s);
         conn_free(c);
         return;
@@ -602,11 +689,21 @@ static void on_accept(struct gale_conn *c, void *arg)
     conn_tune_bufferevent(s->bev);
     bufferevent_set_timeouts(s->bev, NULL, &wtv);
     /* Room for one data block and one key list; beyond it reading waits. */
-    bufferevent_setwatermark(s->bev, EV_READ, 0,
-                             (size_t)store_max_item_size() + MC_KEYLIST_MAX + 4096);
+    bufferevent_setwatermark(s->bev, EV_READ, 0, input_limit());
     bufferevent_setwatermark(s->bev, EV_WRITE, OUT_LOW, 0);
     bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
-    bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+    /* EV_WRITE stays off until conn_send() has output the socket did not
+     * take at once; TLS needs the bufferevent for both from the start. */
+    if (c->tls) {
+        bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+        return;
+    }
+    s->readable = event_new(reactor_base(), bufferevent_getfd(s->bev), EV_READ | EV_PERSIST,
+                            on_readable, s);
+    if (!s->readable)
+        finish(s);
+    else
+        reading(s, 1);
 }
 
 /* Shutdown: each session answers the commands it has already received
