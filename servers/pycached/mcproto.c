@@ -46,8 +46,8 @@ static void tokenize(const char *p, size_t len, struct tokens *tk)
         while (i < len && p[i] == ' ')
             i++;
         size_t start = i;
-        while (i < len && p[i] != ' ')
-            i++;
+        const char *space = memchr(p + i, ' ', len - i);
+        i = space ? (size_t)(space - p) : len;
         if (i == start)
             break;
         if (tk->n < TOKENS_KEPT)
