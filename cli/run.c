@@ -20,6 +20,7 @@
 #include "reactor.h"
 #include "resolver.h"
 #include "udp.h"
+#include "worker.h"
 
 #define EXIT_USAGE 2
 
@@ -149,12 +150,15 @@ int run_server(const struct gale_server *s, void *cfg, const struct global_cfg *
     log_info("event=exit status=%d", status);
     listeners_close_all();
     udp_close_all();
+    /* The server's own events and files go while the loop and the log
+     * they belong to still exist. */
+    if (s->cleanup)
+        s->cleanup(cfg);
+    worker_shutdown();
     resolver_free();
     reactor_free();
     pidfile_release();
     log_close();
-    if (s->cleanup)
-        s->cleanup(cfg);
     opt_free(s->opts, cfg);
     free(cfg);
     return status;

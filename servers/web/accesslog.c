@@ -2,112 +2,43 @@
  * The access log: Apache's Combined Log Format,
  *   127.0.0.1 - - [22/Nov/2026:03:42:58 +0000] "GET / HTTP/1.1" 200 1234 "-" "curl/8.0"
  * or, with --log-format json, one object per line with the same fields.
- * Lines are gathered in a buffer and written when it fills or once a
- * second, so a busy server makes few write() calls.
+ * Lines go through the core's linefile: gathered, and written off the
+ * reactor once a second or per 64 KiB.
  */
 #include "accesslog.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
-#include <event2/event.h>
 
 #include "http.h"
 #include "json.h"
+#include "linefile.h"
 #include "log.h"
-#include "reactor.h"
 
-#define BUF_SIZE (64 * 1024)
 #define LINE_MAX_BYTES 8192
 
-static int fd = -1;
-static char *path;
-static char buf[BUF_SIZE];
-static size_t used;
-static struct event *flush_timer;
+static struct linefile *file;
 
-int accesslog_enabled(void) { return fd >= 0; }
-
-static void flush_now(void)
-{
-    size_t off = 0;
-    while (off < used) {
-        ssize_t n = write(fd, buf + off, used - off);
-        if (n <= 0) {
-            if (n == -1 && errno == EINTR)
-                continue;
-            log_warn("access log %s", path);
-            break;
-        }
-        off += (size_t)n;
-    }
-    used = 0;
-}
-
-static void on_flush(evutil_socket_t f, short what, void *arg)
-{
-    (void)f; (void)what; (void)arg;
-    if (used)
-        flush_now();
-}
-
-static int open_fd(const char *p, char *err, size_t errlen)
-{
-    int f = strcmp(p, "-") == 0 ? dup(STDOUT_FILENO)
-                                : open(p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (f == -1) {
-        snprintf(err, errlen, "cannot open access log %s: %s", p, strerror(errno));
-        return -1;
-    }
-    if (fd >= 0)
-        close(fd);
-    fd = f;
-    return 0;
-}
+int accesslog_enabled(void) { return file != NULL; }
 
 int accesslog_open(const char *p, char *err, size_t errlen)
 {
-    if (open_fd(p, err, errlen) == -1)
-        return -1;
-    path = strdup(p);
-    flush_timer = event_new(reactor_base(), -1, EV_PERSIST, on_flush, NULL);
-    struct timeval tv = { 1, 0 };
-    if (!path || !flush_timer || event_add(flush_timer, &tv) == -1) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    return 0;
+    file = linefile_open(p, err, errlen);
+    return file ? 0 : -1;
 }
 
 void accesslog_reopen(void)
 {
-    char err[512];
-    if (fd < 0)
-        return;
-    if (used)
-        flush_now();
-    if (strcmp(path, "-") != 0 && open_fd(path, err, sizeof err) == -1)
-        log_error("%s", err);
+    linefile_reopen(file);
 }
 
 void accesslog_close(void)
 {
-    if (fd < 0)
-        return;
-    if (used)
-        flush_now();
-    close(fd);
-    fd = -1;
-    if (flush_timer)
-        event_free(flush_timer);
-    flush_timer = NULL;
-    free(path);
-    path = NULL;
+    linefile_close(file);
+    file = NULL;
 }
 
 static struct http_str header_or_dash(const struct http_request *req, const char *name)
@@ -204,8 +135,5 @@ void accesslog_write(const char *ip, const struct http_request *req, int status,
     char line[LINE_MAX_BYTES];
     size_t n = log_get_format() == LOG_FMT_JSON ? format_json(line, ip, req, status, bytes)
                                                 : format_clf(line, ip, req, status, bytes);
-    if (used + n > sizeof buf)
-        flush_now();
-    memcpy(buf + used, line, n);
-    used += n;
+    linefile_write(file, line, n);
 }
