@@ -74,6 +74,7 @@ struct mc_session {
     int noreply;                  /* the current command's */
     int peer_eof;                 /* the client half-closed: answer, then close */
     int paused;                   /* reading stopped until the output drains */
+    int input_full;               /* reading stopped until the input drains */
     size_t scanned;               /* of the line being read: bytes with no newline */
     uint64_t swallow;             /* MS_SWALLOW: bytes still to discard */
     struct pending_store store;
@@ -114,6 +115,12 @@ static void consume(struct mc_session *s, size_t n)
 {
     evbuffer_drain(input(s), n);
     pyc_stats.bytes_read += n;
+}
+
+/* Room for one data block and one key list; beyond it reading waits. */
+static size_t input_limit(void)
+{
+    return (size_t)store_max_item_size() + MC_KEYLIST_MAX + 4096;
 }
 
 static int is_gat(enum mc_cmd c) { return c == MC_GAT || c == MC_GATS; }
@@ -576,6 +583,12 @@ static void process(struct mc_session *s)
 {
     process_batch(s);
     conn_send(s->bev, s->replies);
+    if (s->input_full && evbuffer_get_length(input(s)) < input_limit() / 2 &&
+        s->state != MS_CLOSING) {
+        s->input_full = 0;
+        if (!s->paused)
+            reading(s, 1);
+    }
     if (s->paused && s->state != MS_CLOSING && unsent(s) == 0) {
         s->paused = 0;               /* the socket took it all: no write callback comes */
         reading(s, 1);
@@ -622,12 +635,6 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     session_close(s);
 }
 
-/* Room for one data block and one key list; beyond it reading waits. */
-static size_t input_limit(void)
-{
-    return (size_t)store_max_item_size() + MC_KEYLIST_MAX + 4096;
-}
-
 /* Plain sockets are read here, one readv() per wake-up. */
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
@@ -635,7 +642,8 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
     size_t have = evbuffer_get_length(input(s)), limit = input_limit();
     (void)fd, (void)what;
     if (have >= limit) {
-        finish(s);                   /* cannot happen: process() leaves less than one command */
+        s->input_full = 1;           /* a pipelining client is ahead: process() resumes */
+        reading(s, 0);
         return;
     }
     int n = conn_read(s->bev, limit - have < READ_CHUNK ? limit - have : READ_CHUNK);

@@ -152,3 +152,26 @@ assert v["b"][2] == 1, v'
     assert_output --partial "is damaged"
     [ "$(stat -c %s "$BATS_TEST_TMPDIR/s.snap")" -eq $((size - 5)) ]
 }
+
+@test "pycached: memcached clients may pipeline far more than the input limit" {
+    MP=$(free_port)
+    start_pyc --memcached "tcp:$MP" --max-memory 64m --max-item-size 64k
+    wait_port "$MP"
+    run /usr/bin/python3 - "$MP" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+v = b"v" * 100
+# 100,000 sets (13 MB) written without reading, then one get to sync
+s.sendall(b"".join(b"set key:%06d 0 0 100 noreply\r\n%s\r\n" % (i, v) for i in range(100000)))
+s.sendall(b"get key:099999\r\nstats\r\n")
+d = b""
+while not d.endswith(b"END\r\n") or b"STAT" not in d:
+    chunk = s.recv(65536)
+    if not chunk:
+        sys.exit("closed: %r" % d[-200:])
+    d += chunk
+print([l for l in d.decode().split("\r\n") if l.startswith(("VALUE", "STAT curr_items"))])
+PY
+    assert_success
+    assert_output "['VALUE key:099999 0 100', 'STAT curr_items 100000']"
+}
