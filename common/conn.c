@@ -482,22 +482,9 @@ void conn_send(struct bufferevent *bev, struct evbuffer *replies)
     bufferevent_enable(bev, EV_WRITE);
 }
 
-static int read_into(struct evbuffer *in, int fd, size_t max, struct evbuffer_iovec v[2]);
-
-int conn_read(struct bufferevent *bev, size_t max)
+int conn_read(int fd, struct evbuffer *in, size_t max)
 {
-    struct evbuffer *in = bufferevent_get_input(bev);
     struct evbuffer_iovec v[2];
-    /* A bufferevent keeps its input's end frozen against other writers,
-     * as libevent's own read path does, thaw it for the read. */
-    evbuffer_unfreeze(in, 0);
-    int n = read_into(in, bufferevent_getfd(bev), max, v);
-    evbuffer_freeze(in, 0);
-    return n;
-}
-
-static int read_into(struct evbuffer *in, int fd, size_t max, struct evbuffer_iovec v[2])
-{
     int nv = evbuffer_reserve_space(in, (ev_ssize_t)max, v, 2);
     if (nv <= 0)
         return -1;

@@ -71,12 +71,12 @@ void conn_flushed(struct bufferevent *bev);
  * the socket does not take moved to the output.  replies is left empty. */
 struct evbuffer;
 void conn_send(struct bufferevent *bev, struct evbuffer *replies);
-/* One readv() of up to max bytes from a plain socket into the
- * bufferevent's input, for sessions that watch the socket themselves:
- * libevent's own read path asks FIONREAD first, a second system call per
- * read.  Returns the bytes read, 0 at EOF, -1 on error (errno), -2 when
- * nothing was there. */
-int conn_read(struct bufferevent *bev, size_t max);
+/* One readv() of up to max bytes from a plain socket into an evbuffer of
+ * the session's own, for sessions that watch the socket themselves:
+ * libevent's bufferevent asks FIONREAD before every read, a second system
+ * call, and runs its callbacks at every add and drain.  Returns the bytes
+ * read, 0 at EOF, -1 on error (errno), -2 when nothing was there. */
+int conn_read(int fd, struct evbuffer *in, size_t max);
 int conn_is_plain(struct bufferevent *bev);         /* not TLS */
 /* The connection is over: frees it, closes the fd unless a bufferevent
  * took it, and lets its listener accept again. */

@@ -81,7 +81,8 @@ struct mc_session {
     struct pending_get get;
     struct event *later;          /* runs process() or the close from the loop */
     struct evbuffer *replies;     /* answers of this batch, sent at its end */
-    struct event *readable;       /* plain sockets: read here, not by the bufferevent */
+    struct event *readable;       /* plain sockets: read here, not by the bufferevent, */
+    struct evbuffer *in;          /* into this */
     struct mc_session *prev, *next;
 };
 
@@ -93,7 +94,10 @@ static void process(struct mc_session *s);
 
 /* --- small helpers --------------------------------------------------- */
 
-static struct evbuffer *input(struct mc_session *s) { return bufferevent_get_input(s->bev); }
+static struct evbuffer *input(struct mc_session *s)
+{
+    return s->in ? s->in : bufferevent_get_input(s->bev);
+}
 static struct evbuffer *output(struct mc_session *s) { return s->replies; }
 
 /* Answers not yet taken by the socket, gathered or queued. */
@@ -151,6 +155,8 @@ static void session_close(struct mc_session *s)
     event_free(s->later);
     if (s->readable)
         event_free(s->readable);
+    if (s->in)
+        evbuffer_free(s->in);
     evbuffer_free(s->replies);
     bufferevent_free(s->bev);
     conn_free(s->conn);
@@ -222,9 +228,22 @@ static void write_value(struct evbuffer *out, const struct item *it, int with_ca
     }
     head[n++] = '\r';
     head[n++] = '\n';
-    evbuffer_add(out, head, n);
-    evbuffer_add(out, item_value(it), it->nval);
-    evbuffer_add(out, "\r\n", 2);
+    /* One reservation for the three parts: each evbuffer_add is a call
+     * into libevent, and this is the reply most often sent. */
+    struct evbuffer_iovec v;
+    size_t total = n + it->nval + 2;
+    if (evbuffer_reserve_space(out, (ev_ssize_t)total, &v, 1) != 1 || v.iov_len < total) {
+        evbuffer_add(out, head, n);
+        evbuffer_add(out, item_value(it), it->nval);
+        evbuffer_add(out, "\r\n", 2);
+        return;
+    }
+    char *p = v.iov_base;
+    memcpy(p, head, n);
+    memcpy(p + n, item_value(it), it->nval);
+    memcpy(p + n + it->nval, "\r\n", 2);
+    v.iov_len = total;
+    evbuffer_commit_space(out, &v, 1);
 }
 
 /* One key of get, gets, gat or gats.  gat answers with the value as it
@@ -646,7 +665,8 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
         reading(s, 0);
         return;
     }
-    int n = conn_read(s->bev, limit - have < READ_CHUNK ? limit - have : READ_CHUNK);
+    int n = conn_read(bufferevent_getfd(s->bev), s->in,
+                      limit - have < READ_CHUNK ? limit - have : READ_CHUNK);
     if (n > 0)
         process(s);
     else if (n == 0) {
@@ -708,7 +728,8 @@ static void on_accept(struct gale_conn *c, void *arg)
     }
     s->readable = event_new(reactor_base(), bufferevent_getfd(s->bev), EV_READ | EV_PERSIST,
                             on_readable, s);
-    if (!s->readable)
+    s->in = evbuffer_new();
+    if (!s->readable || !s->in)
         finish(s);
     else
         reading(s, 1);
