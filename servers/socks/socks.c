@@ -1,0 +1,289 @@
+/*
+ * gale socks: a SOCKS4, SOCKS4a and SOCKS5 proxy with twistd socks's
+ * options (-i, -p, -l), users with RFC 1929 passwords, client and
+ * destination rules.  This file holds the configuration, the listener,
+ * access by client address and the connection log; session.c speaks the
+ * protocols.
+ */
+#include "socks.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "conn.h"
+#include "endpoint.h"
+#include "linefile.h"
+#include "log.h"
+#include "server.h"
+#include "users.h"
+
+#define FIELD_TEXT_MAX 600          /* a name of 255 bytes, each escaped */
+
+const struct socks_cfg *socks_config;
+static struct linefile *connlog;
+
+/* --- options --------------------------------------------------------- */
+
+static int check_user(const char *s, char *err, size_t errlen)
+{
+    const char *colon = strchr(s, ':');
+    if (!colon || colon == s || colon[1] == '\0') {
+        snprintf(err, errlen, "'%s' is not USER:PASSWORD", s);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_port(const char *s, char *err, size_t errlen)
+{
+    return endpoint_check(s, err, errlen);
+}
+
+static int check_interface(const char *s, char *err, size_t errlen)
+{
+    struct in6_addr a6;
+    struct in_addr a4;
+    if (inet_pton(AF_INET, s, &a4) != 1 && inet_pton(AF_INET6, s, &a6) != 1) {
+        snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 address", s);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_cidrs(const struct opt_list *l, struct cidr **out, size_t *n, char *err,
+                       size_t errlen)
+{
+    *n = 0;
+    if (l->n == 0)
+        return 0;
+    *out = calloc(l->n, sizeof **out);
+    if (!*out) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < l->n; i++)
+        if (cidr_parse(l->v[i], &(*out)[(*n)++], err, errlen) == -1)
+            return -1;
+    return 0;
+}
+
+static int socks_check(void *p, char *err, size_t errlen)
+{
+    struct socks_cfg *cfg = p;
+    if (parse_cidrs(&cfg->allow, &cfg->allow_v, &cfg->n_allow, err, errlen) == -1 ||
+        parse_cidrs(&cfg->deny_dest, &cfg->deny_v, &cfg->n_deny, err, errlen) == -1)
+        return -1;
+    if (cfg->handshake_timeout <= 0) {
+        snprintf(err, errlen, "--handshake-timeout: must be above 0");
+        return -1;
+    }
+    return users_load(&cfg->users, cfg->users_file, err, errlen);
+}
+
+/* -p takes twistd's plain port, listened on at -i; or any endpoint. */
+static int listen_desc(const struct socks_cfg *cfg, char *out, size_t outlen)
+{
+    const char *p = cfg->port;
+    if (strspn(p, "0123456789") != strlen(p)) {
+        snprintf(out, outlen, "%s", p);
+        return 0;
+    }
+    if (!strchr(cfg->interface, ':'))
+        return snprintf(out, outlen, "tcp:%s:interface=%s", p, cfg->interface) < (int)outlen ? 0 : -1;
+    size_t n = (size_t)snprintf(out, outlen, "tcp6:%s:interface=", p);
+    for (const char *c = cfg->interface; *c && n + 3 < outlen; c++) {
+        if (*c == ':')
+            out[n++] = '\\';
+        out[n++] = *c;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+/* Whether the listener can be reached from beyond this machine. */
+static int open_to_network(const char *desc)
+{
+    struct endpoint ep;
+    char err[256];
+    if (endpoint_parse(desc, &ep, err, sizeof err) == -1 || ep.kind == EP_UNIX)
+        return 0;
+    if (ep.kind == EP_SYSTEMD || !ep.has_interface)
+        return 1;
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, ep.interface, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) != 127;
+    if (inet_pton(AF_INET6, ep.interface, &a6) == 1)
+        return !IN6_IS_ADDR_LOOPBACK(&a6);
+    return 1;
+}
+
+/* --- access ---------------------------------------------------------- */
+
+int socks_dest_allowed(const struct sockaddr *sa, socklen_t len)
+{
+    (void)len;
+    return !cidr_match_any(socks_config->deny_v, socks_config->n_deny, sa);
+}
+
+static void on_accept(struct gale_conn *c, void *arg)
+{
+    (void)arg;
+    if (socks_config->n_allow &&
+        !cidr_match_any(socks_config->allow_v, socks_config->n_allow,
+                        (const struct sockaddr *)&c->peer_addr)) {
+        log_info("id=%" PRIu64 " event=refused client=%s reason=\"not in --allow\"", c->id,
+                 c->peer);
+        conn_free(c);
+        return;
+    }
+    socks_session_start(c);
+}
+
+/* --- the connection log ---------------------------------------------- */
+
+/* Names and users come from clients: anything but plain printable
+ * characters is shown as \xHH, so a line can be neither split nor
+ * forged. */
+static const char *printable(const char *s, char *buf, size_t len)
+{
+    size_t n = 0;
+    for (; s && *s && n + 5 < len; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c > 0x20 && c < 0x7f && c != '"' && c != '\\')
+            buf[n++] = (char)c;
+        else
+            n += (size_t)snprintf(buf + n, len - n, "\\x%02x", c);
+    }
+    buf[n] = '\0';
+    return n ? buf : "-";
+}
+
+void socks_log_close(const struct socks_record *r)
+{
+    char dest[FIELD_TEXT_MAX], user[FIELD_TEXT_MAX], userpart[FIELD_TEXT_MAX + 8] = "";
+    char line[2048];
+    if (r->user)
+        snprintf(userpart, sizeof userpart, " user=%s", printable(r->user, user, sizeof user));
+    int n = snprintf(line, sizeof line,
+                     "id=%" PRIu64 " event=close client=%s version=%d command=%s dest=%s "
+                     "address=%s%s outcome=\"%s\" to_dest=%" PRIu64 " to_client=%" PRIu64
+                     " duration=%.3f",
+                     r->id, r->client, r->version, r->command ? r->command : "-",
+                     printable(r->dest_name, dest, sizeof dest),
+                     r->dest_addr ? r->dest_addr : "-", userpart, r->outcome ? r->outcome : "-",
+                     r->to_dest, r->to_client, r->duration);
+    if (n < 0)
+        return;
+    log_info("%s", line);
+    if (connlog) {
+        char stamped[2100], when[32];
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        int m = snprintf(stamped, sizeof stamped, "%s %s", when, line);
+        if (m > 0)
+            linefile_write(connlog, stamped, (size_t)m < sizeof stamped ? (size_t)m : sizeof stamped - 1);
+    }
+}
+
+/* --- life cycle ------------------------------------------------------ */
+
+static int socks_start(void *p, char *err, size_t errlen)
+{
+    struct socks_cfg *cfg = p;
+    char desc[EP_VALUE_MAX + 64];
+    socks_config = cfg;
+    if (listen_desc(cfg, desc, sizeof desc) == -1) {
+        snprintf(err, errlen, "-p: endpoint too long");
+        return -1;
+    }
+    if (cfg->log_path && !(connlog = linefile_open(cfg->log_path, err, errlen)))
+        return -1;
+    if (!listener_open(desc, on_accept, NULL, err, errlen))
+        return -1;
+    log_info("event=listen endpoint=\"%s\" users=%s", desc, users_configured() ? "yes" : "no");
+    if (open_to_network(desc) && !users_configured())
+        log_warnx("event=open-proxy endpoint=\"%s\" note=\"no --user or --users: anyone who "
+                  "can reach this address may use the proxy\"", desc);
+    return 0;
+}
+
+static void socks_stop(void *p)
+{
+    (void)p;
+    socks_sessions_stop();
+}
+
+static void socks_reload(void *p)
+{
+    (void)p;
+    linefile_reopen(connlog);
+}
+
+static void socks_cleanup(void *p)
+{
+    struct socks_cfg *cfg = p;
+    linefile_close(connlog);
+    connlog = NULL;
+    users_free();
+    free(cfg->allow_v);
+    free(cfg->deny_v);
+}
+
+#define C(field) OPT_AT(struct socks_cfg, field)
+
+static const struct gale_opt socks_opts[] = {
+    { .name = "interface", .short_name = 'i', .type = OPT_STRING, .offset = C(interface),
+      .metavar = "ADDR", .help = "the address to listen on", .def = "127.0.0.1",
+      .check = check_interface },
+    { .name = "port", .short_name = 'p', .type = OPT_STRING, .offset = C(port),
+      .metavar = "PORT|ENDPOINT", .help = "the port to listen on (at -i), or an endpoint",
+      .def = "1080", .check = check_port },
+    { .name = "log", .short_name = 'l', .type = OPT_PATH, .offset = C(log_path),
+      .metavar = "FILE", .help = "write a line per connection to FILE ('-': standard output)" },
+    { .name = "user", .type = OPT_LIST, .offset = C(users), .metavar = "USER:PASSWORD",
+      .help = "a user allowed in with SOCKS5 username/password",
+      .check = check_user },
+    { .name = "users", .type = OPT_FILE, .offset = C(users_file), .metavar = "FILE",
+      .help = "users from FILE: 'user:password' or 'user:HASH' lines (crypt(3) hashes)" },
+    { .name = "allow", .type = OPT_LIST, .offset = C(allow), .metavar = "CIDR",
+      .help = "clients allowed (default: all)", .check = cidr_check },
+    { .name = "deny-dest", .type = OPT_LIST, .offset = C(deny_dest), .metavar = "CIDR",
+      .help = "destinations refused as 'not allowed by ruleset'",
+      .check = cidr_check },
+    { .name = "connect-timeout", .type = OPT_DURATION, .offset = C(connect_timeout),
+      .metavar = "SECONDS", .help = "give up on each destination address after this long",
+      .def = "10" },
+    { .name = "handshake-timeout", .type = OPT_DURATION, .offset = C(handshake_timeout),
+      .metavar = "SECONDS", .help = "close a client that has not made its request in this long",
+      .def = "10" },
+    { .name = "idle-timeout", .type = OPT_DURATION, .offset = C(idle_timeout),
+      .metavar = "SECONDS", .help = "close a connection when no byte has moved for this long (0: never)",
+      .def = "0" },
+    { 0 }
+};
+
+const struct gale_server gale_server_socks = {
+    .name = "socks",
+    .summary = "a SOCKS4, SOCKS4a and SOCKS5 proxy",
+    .description =
+        "A SOCKS proxy with twistd socks's options: SOCKS4 and SOCKS4a CONNECT and BIND, and\n"
+        "SOCKS5 (RFC 1928) CONNECT, BIND and UDP ASSOCIATE with IPv4, IPv6 and names the proxy\n"
+        "resolves.  With --user or --users, SOCKS5 clients must log in (RFC 1929).  Clients\n"
+        "can be limited with --allow and destinations refused with --deny-dest.  Data is\n"
+        "relayed as portforward relays it: splice(), half-close, backpressure.",
+    .opts = socks_opts,
+    .cfg_size = sizeof(struct socks_cfg),
+    .check = socks_check,
+    .start = socks_start,
+    .reload = socks_reload,
+    .stop = socks_stop,
+    .cleanup = socks_cleanup,
+};
