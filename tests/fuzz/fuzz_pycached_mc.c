@@ -35,8 +35,10 @@ static void check_key(struct mc_str k, const char *buf, size_t len)
     inside(k, buf, len);
     if (k.len == 0 || k.len > MC_KEY_MAX)
         abort();
+    /* Control characters pass, as in memcached; the separator and the
+     * NUL that ends a line as memcached reads it never do. */
     for (size_t i = 0; i < k.len; i++)
-        if ((unsigned char)k.p[i] <= ' ' || k.p[i] == 0x7f)
+        if (k.p[i] == ' ' || k.p[i] == '\0')
             abort();
 }
 
