@@ -7,9 +7,20 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+
+/* The family of any sockaddr, read without type punning: callers pass
+ * sockaddr_in, sockaddr_in6 and sockaddr_storage objects as sockaddr,
+ * which the aliasing rules do not let the compiler see through. */
+static sa_family_t family_of(const void *sa)
+{
+    sa_family_t f;
+    memcpy(&f, (const char *)sa + offsetof(struct sockaddr, sa_family), sizeof f);
+    return f;
+}
 
 static uint16_t get16(const uint8_t *p)
 {
@@ -196,29 +207,32 @@ int socks5_parse_udp(const uint8_t *p, size_t len, struct socks5_udp_header *h)
 
 int socks_same_ip(const struct sockaddr *a, const struct sockaddr *b)
 {
-    if (a->sa_family != b->sa_family)
+    sa_family_t f = family_of(a);
+    if (f != family_of(b))
         return 0;
-    if (a->sa_family == AF_INET)
-        return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
-                      &((const struct sockaddr_in *)b)->sin_addr, 4) == 0;
-    if (a->sa_family == AF_INET6)
-        return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-                      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+    if (f == AF_INET)
+        return memcmp((const char *)a + offsetof(struct sockaddr_in, sin_addr),
+                      (const char *)b + offsetof(struct sockaddr_in, sin_addr), 4) == 0;
+    if (f == AF_INET6)
+        return memcmp((const char *)a + offsetof(struct sockaddr_in6, sin6_addr),
+                      (const char *)b + offsetof(struct sockaddr_in6, sin6_addr), 16) == 0;
     return 0;
 }
 
 void socks_unmap(const struct sockaddr *sa, socklen_t len, struct sockaddr_storage *out,
                  socklen_t *outlen)
 {
-    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-    if (sa->sa_family == AF_INET6 && len >= sizeof *in6 &&
-        IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-        struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = in6->sin6_port };
-        memcpy(&in.sin_addr, &in6->sin6_addr.s6_addr[12], 4);
-        memset(out, 0, sizeof *out);
-        memcpy(out, &in, sizeof in);
-        *outlen = sizeof in;
-        return;
+    struct sockaddr_in6 in6;
+    if (family_of(sa) == AF_INET6 && len >= sizeof in6) {
+        memcpy(&in6, sa, sizeof in6);
+        if (IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr)) {
+            struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = in6.sin6_port };
+            memcpy(&in.sin_addr, &in6.sin6_addr.s6_addr[12], 4);
+            memset(out, 0, sizeof *out);
+            memcpy(out, &in, sizeof in);
+            *outlen = sizeof in;
+            return;
+        }
     }
     size_t n = len <= sizeof *out ? len : sizeof *out;
     memset(out, 0, sizeof *out);
@@ -234,23 +248,23 @@ static size_t put_addr(uint8_t *out, size_t cap, const struct sockaddr *sa, sock
     socklen_t sl = 0;
     if (sa)
         socks_unmap(sa, len, &ss, &sl);
-    if (ss.ss_family == AF_INET6 && sl >= sizeof(struct sockaddr_in6)) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+    sa_family_t f = family_of(&ss);
+    const char *raw = (const char *)&ss;
+    if (f == AF_INET6 && sl >= sizeof(struct sockaddr_in6)) {
         if (cap < 19)
             return 0;
         out[0] = SOCKS_ATYP_IPV6;
-        memcpy(out + 1, &in6->sin6_addr, 16);
-        memcpy(out + 17, &in6->sin6_port, 2);
+        memcpy(out + 1, raw + offsetof(struct sockaddr_in6, sin6_addr), 16);
+        memcpy(out + 17, raw + offsetof(struct sockaddr_in6, sin6_port), 2);
         return 19;
     }
     if (cap < 7)
         return 0;
     out[0] = SOCKS_ATYP_IPV4;
     memset(out + 1, 0, 6);
-    if (ss.ss_family == AF_INET && sl >= sizeof(struct sockaddr_in)) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
-        memcpy(out + 1, &in->sin_addr, 4);
-        memcpy(out + 5, &in->sin_port, 2);
+    if (f == AF_INET && sl >= sizeof(struct sockaddr_in)) {
+        memcpy(out + 1, raw + offsetof(struct sockaddr_in, sin_addr), 4);
+        memcpy(out + 5, raw + offsetof(struct sockaddr_in, sin_port), 2);
     }
     return 7;
 }
@@ -333,21 +347,21 @@ int socks5_rep_for_errno(int err)
 int socks_addr_to_sockaddr(const struct socks_addr *a, struct sockaddr_storage *ss,
                            socklen_t *len)
 {
+    /* Built apart and copied in, so the storage is never written through
+     * another struct type. */
     memset(ss, 0, sizeof *ss);
     if (a->atyp == SOCKS_ATYP_IPV4) {
-        struct sockaddr_in *in = (struct sockaddr_in *)ss;
-        in->sin_family = AF_INET;
-        in->sin_port = htons(a->port);
-        memcpy(&in->sin_addr, a->ip, 4);
-        *len = sizeof *in;
+        struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(a->port) };
+        memcpy(&in.sin_addr, a->ip, 4);
+        memcpy(ss, &in, sizeof in);
+        *len = sizeof in;
         return 0;
     }
     if (a->atyp == SOCKS_ATYP_IPV6) {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons(a->port);
-        memcpy(&in6->sin6_addr, a->ip, 16);
-        *len = sizeof *in6;
+        struct sockaddr_in6 in6 = { .sin6_family = AF_INET6, .sin6_port = htons(a->port) };
+        memcpy(&in6.sin6_addr, a->ip, 16);
+        memcpy(ss, &in6, sizeof in6);
+        *len = sizeof in6;
         return 0;
     }
     return -1;

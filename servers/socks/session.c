@@ -80,7 +80,8 @@ void session_set_timer(struct socks_session *s, double seconds)
     }
     if (seconds > TIMER_MAX)
         seconds = TIMER_MAX;
-    struct timeval tv = { (time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6) };
+    time_t whole = (time_t)seconds;
+    struct timeval tv = { whole, (suseconds_t)((seconds - (double)whole) * 1e6) };
     evtimer_add(s->timer, &tv);
 }
 
@@ -244,6 +245,9 @@ static int on_auth(struct socks_session *s, const struct socks5_auth *a)
         s->user[i] = ch < 0x20 || ch > 0x7e ? '?' : (char)ch;
     }
     s->user[i] = '\0';
+    /* No copy of the password stays behind: the buffer's later bytes are
+     * still in the socket and will be peeked again. */
+    explicit_bzero(s->in, sizeof s->in);
     io_watch(&s->io, 0);
     session_set_state(s, ST_S5_VERIFY);
     s->check = users_verify(a->user, a->ulen, a->pass, a->plen, on_verified, s);
@@ -300,7 +304,7 @@ static int on_message(struct socks_session *s, union socks_msg *m)
         return on_greeting(s, &m->greeting);
     case ST_S5_AUTH:
         r = on_auth(s, &m->auth);
-        explicit_bzero(&m->auth, sizeof m->auth);
+        explicit_bzero(&m->auth, sizeof m->auth);   /* users_verify() took a copy */
         return r;
     default:
         return start_command(s, m->s5.cmd, &m->s5.dst);

@@ -99,14 +99,16 @@ static void send_out(struct udp_assoc *u, const struct sockaddr_storage *dst, so
     if (!socks_dest_allowed((struct sockaddr *)&to, tl))
         return;
     if (to.ss_family == AF_INET && u->ofamily == AF_INET6) {
-        struct sockaddr_in in = *(struct sockaddr_in *)&to;
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&to;
+        /* The dual-stack socket reaches IPv4 as ::ffff:a.b.c.d. */
+        struct sockaddr_in in;
+        struct sockaddr_in6 in6 = { .sin6_family = AF_INET6 };
+        memcpy(&in, &to, sizeof in);
+        in6.sin6_port = in.sin_port;
+        in6.sin6_addr.s6_addr[10] = in6.sin6_addr.s6_addr[11] = 0xff;
+        memcpy(&in6.sin6_addr.s6_addr[12], &in.sin_addr, 4);
         memset(&to, 0, sizeof to);
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = in.sin_port;
-        in6->sin6_addr.s6_addr[10] = in6->sin6_addr.s6_addr[11] = 0xff;
-        memcpy(&in6->sin6_addr.s6_addr[12], &in.sin_addr, 4);
-        tl = sizeof *in6;
+        memcpy(&to, &in6, sizeof in6);
+        tl = sizeof in6;
     } else if (to.ss_family != u->ofamily) {
         return;
     }
@@ -117,9 +119,11 @@ static void send_out(struct udp_assoc *u, const struct sockaddr_storage *dst, so
 static const struct cached_name *cache_find(struct udp_assoc *u, const char *name)
 {
     time_t now = now_seconds();
-    for (size_t i = 0; i < CACHE_SIZE; i++)
-        if (u->cache[i].name[0] && u->cache[i].expires > now && strcmp(u->cache[i].name, name) == 0)
-            return &u->cache[i];
+    for (size_t i = 0; i < CACHE_SIZE; i++) {
+        const struct cached_name *c = &u->cache[i];
+        if (c->name[0] && c->expires > now && strcmp(c->name, name) == 0)
+            return c;
+    }
     return NULL;
 }
 
@@ -283,11 +287,10 @@ static int open_socket(struct sockaddr_storage *ss, socklen_t len, int dual,
 static int open_outside(struct udp_assoc *u)
 {
     struct sockaddr_storage ss = { 0 };
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-    in6->sin6_family = AF_INET6;
-    in6->sin6_addr = in6addr_any;
+    struct sockaddr_in6 any6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
+    memcpy(&ss, &any6, sizeof any6);   /* never written through another type */
     u->ofamily = AF_INET6;
-    u->ofd = open_socket(&ss, sizeof *in6, 1, on_outside_readable, u, &u->oev);
+    u->ofd = open_socket(&ss, sizeof any6, 1, on_outside_readable, u, &u->oev);
     if (u->ofd >= 0)
         return 0;
     memset(&ss, 0, sizeof ss);

@@ -66,8 +66,10 @@ static void test_socks4(void)
 {
     static const uint8_t req[] = { 4, 1, 0x1f, 0x90, 127, 0, 0, 1, 'b', 'o', 'b', 0 };
     check_whole(p4, req, sizeof req, "socks4 connect");
-    CHECK(out.s4.cmd == SOCKS_CONNECT && out.s4.dst.atyp == SOCKS_ATYP_IPV4, "socks4: connect to an IPv4");
-    CHECK(out.s4.dst.port == 8080 && memcmp(out.s4.dst.ip, "\x7f\0\0\x01", 4) == 0, "socks4: 127.0.0.1:8080");
+    CHECK(out.s4.cmd == SOCKS_CONNECT && out.s4.dst.atyp == SOCKS_ATYP_IPV4,
+          "socks4: connect to an IPv4");
+    CHECK(out.s4.dst.port == 8080 && memcmp(out.s4.dst.ip, "\x7f\0\0\x01", 4) == 0,
+          "socks4: 127.0.0.1:8080");
     CHECK_STR(out.s4.userid, "bob", "socks4: userid");
 
     static const uint8_t bind[] = { 4, 2, 0, 21, 10, 0, 0, 2, 0 };
@@ -112,14 +114,16 @@ static void test_greeting(void)
     static const uint8_t g[] = { 5, 2, 0, 2 };
     check_whole(pg, g, sizeof g, "greeting");
     CHECK(out.g.n_methods == 2, "greeting: two methods");
-    CHECK(socks5_greeting_offers(&out.g, 0) && socks5_greeting_offers(&out.g, 2), "greeting: offers 0 and 2");
+    CHECK(socks5_greeting_offers(&out.g, 0) && socks5_greeting_offers(&out.g, 2),
+          "greeting: offers 0 and 2");
     CHECK(!socks5_greeting_offers(&out.g, 1), "greeting: not 1");
 
     uint8_t all[257] = { 5, 255 };
     for (int i = 0; i < 255; i++)
         all[2 + i] = (uint8_t)i;
     check_whole(pg, all, sizeof all, "greeting with 255 methods");
-    CHECK(socks5_greeting_offers(&out.g, 254) && !socks5_greeting_offers(&out.g, 255), "greeting: 254 offered, 255 not");
+    CHECK(socks5_greeting_offers(&out.g, 254) && !socks5_greeting_offers(&out.g, 255),
+          "greeting: 254 offered, 255 not");
 
     CHECK(ERR(pg, "\x04\x01\x00") == SOCKS_EVERSION, "greeting: version 4");
     CHECK(ERR(pg, "\x05\x00") == SOCKS_EBAD, "greeting: no methods");
@@ -152,7 +156,8 @@ static void test_request(void)
 {
     static const uint8_t v4[] = { 5, 1, 0, 1, 10, 1, 2, 3, 0x01, 0xbb };
     check_whole(pr, v4, sizeof v4, "request IPv4");
-    CHECK(out.r.cmd == SOCKS_CONNECT && out.r.dst.atyp == SOCKS_ATYP_IPV4 && out.r.dst.port == 443, "request: connect 10.1.2.3:443");
+    CHECK(out.r.cmd == SOCKS_CONNECT && out.r.dst.atyp == SOCKS_ATYP_IPV4 && out.r.dst.port == 443,
+          "request: connect 10.1.2.3:443");
 
     static const uint8_t name[] = { 5, 2, 0, 3, 7, 'e', 'x', '.', 'o', 'r', 'g', '.', 0, 80 };
     check_whole(pr, name, sizeof name, "request name");
@@ -164,7 +169,8 @@ static void test_request(void)
     v6[20] = 0x12;
     v6[21] = 0x34;
     check_whole(pr, v6, sizeof v6, "request IPv6");
-    CHECK(out.r.cmd == SOCKS_UDP_ASSOCIATE && out.r.dst.atyp == SOCKS_ATYP_IPV6 && out.r.dst.port == 0x1234, "request: udp associate [::1]:4660");
+    CHECK(out.r.cmd == SOCKS_UDP_ASSOCIATE && out.r.dst.atyp == SOCKS_ATYP_IPV6 && out.r.dst.port == 0x1234,
+          "request: udp associate [::1]:4660");
 
     uint8_t longname[4 + 1 + 255 + 2] = { 5, 1, 0, 3, 255 };
     memset(longname + 5, 'a', 255);
@@ -178,7 +184,8 @@ static void test_request(void)
     CHECK(ERR(pr, "\x05\x01\x00\x02") == SOCKS_EATYP, "request: ATYP 2");
     CHECK(ERR(pr, "\x05\x01\x00\x00") == SOCKS_EATYP, "request: ATYP 0");
     CHECK(ERR(pr, "\x05\x01\x00\x03\x00\x00\x50") == SOCKS_EBAD, "request: empty name");
-    CHECK(ERR(pr, "\x05\x01\x00\x03\x03" "a\0b" "\x00\x50") == SOCKS_EBAD, "request: NUL in the name");
+    CHECK(ERR(pr, "\x05\x01\x00\x03\x03" "a\0b" "\x00\x50") == SOCKS_EBAD,
+          "request: NUL in the name");
 }
 
 static void test_udp_parse(void)
@@ -188,7 +195,8 @@ static void test_udp_parse(void)
     CHECK(out.u.frag == 0 && out.u.dst.port == 53, "udp: frag 0, port 53");
     check_whole(pu, h, 10, "udp header");
     static const uint8_t frag[] = { 0, 0, 3, 3, 1, 'x', 0, 7 };
-    CHECK(parse_err(pu, frag, sizeof frag) == 8 && out.u.frag == 3, "udp: a fragment is parsed, frag 3");
+    CHECK(parse_err(pu, frag, sizeof frag) == 8 && out.u.frag == 3,
+          "udp: a fragment is parsed, frag 3");
     CHECK_STR(out.u.dst.name, "x", "udp: name");
     CHECK(ERR(pu, "\x00\x01\x00\x01") == SOCKS_EBAD, "udp: RSV not 0");
     CHECK(ERR(pu, "\x00\x00\x00\x05") == SOCKS_EATYP, "udp: ATYP 5");
@@ -284,6 +292,14 @@ static void test_helpers(void)
     CHECK(ss.ss_family == AF_INET && sl == sizeof(struct sockaddr_in) &&
           ((struct sockaddr_in *)&ss)->sin_addr.s_addr == htonl(INADDR_LOOPBACK),
           "unmap ::ffff:127.0.0.1");
+
+    struct sockaddr_in x = { .sin_family = AF_INET, .sin_port = htons(1) };
+    struct sockaddr_in y = { .sin_family = AF_INET, .sin_port = htons(2) };
+    x.sin_addr.s_addr = y.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(socks_same_ip((struct sockaddr *)&x, (struct sockaddr *)&y), "same IP, ports aside");
+    y.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1);
+    CHECK(!socks_same_ip((struct sockaddr *)&x, (struct sockaddr *)&y), "another IPv4");
+    CHECK(!socks_same_ip((struct sockaddr *)&x, (struct sockaddr *)&mapped), "IPv4 and mapped differ");
 }
 
 int main(void)
