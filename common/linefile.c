@@ -176,6 +176,10 @@ void linefile_reopen(struct linefile *lf)
     if (!lf || strcmp(lf->path, "-") == 0)
         return;
     settle(lf);
+    if (lf->gather.len) {            /* lines logged before the rotation go to the old file */
+        start_write(lf);
+        settle(lf);
+    }
     int fd = open_path(lf->path, err, sizeof err);
     if (fd == -1) {
         log_error("%s", err);

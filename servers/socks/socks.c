@@ -208,7 +208,8 @@ static int socks_start(void *p, char *err, size_t errlen)
         return -1;
     if (!listener_open(desc, on_accept, NULL, err, errlen))
         return -1;
-    log_info("event=listen endpoint=\"%s\" users=%s", desc, users_configured() ? "yes" : "no");
+    log_info("event=config endpoint=\"%s\" users=%s deny_dest=%zu allow=%zu", desc,
+             users_configured() ? "yes" : "no", cfg->n_deny, cfg->n_allow);
     if (open_to_network(desc) && !users_configured())
         log_warnx("event=open-proxy endpoint=\"%s\" note=\"no --user or --users: anyone who "
                   "can reach this address may use the proxy\"", desc);
@@ -223,8 +224,15 @@ static void socks_stop(void *p)
 
 static void socks_reload(void *p)
 {
-    (void)p;
+    struct socks_cfg *cfg = p;
+    char err[512];
     linefile_reopen(connlog);
+    if (!cfg->users_file)
+        return;
+    if (users_reload(&cfg->users, cfg->users_file, err, sizeof err) == -1)
+        log_error("event=reload-failed error=\"%s\" note=\"the users read before stay\"", err);
+    else
+        log_info("event=users-reloaded file=\"%s\"", cfg->users_file);
 }
 
 static void socks_cleanup(void *p)

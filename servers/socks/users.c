@@ -22,8 +22,14 @@ struct user {
     int hashed;
 };
 
-static struct user *users;
-static size_t n_users;
+struct table {
+    struct user *v;
+    size_t n;
+};
+
+/* The helper thread reads the table while a check runs; a reload builds
+ * a new one and swaps it in only when no check is running. */
+static struct table table;
 
 struct users_check {
     char user[FIELD_MAX + 1];
@@ -34,10 +40,10 @@ struct users_check {
     int cancelled;
 };
 
-int users_configured(void) { return n_users > 0; }
+int users_configured(void) { return table.n > 0; }
 
-/* "name:secret" into the table; -1 and why when malformed. */
-static int add_user(const char *entry, size_t len, char *why, size_t whylen)
+/* "name:secret" into t; -1 and why when malformed. */
+static int add_user(struct table *t, const char *entry, size_t len, char *why, size_t whylen)
 {
     const char *colon = memchr(entry, ':', len);
     if (!colon || colon == entry) {
@@ -49,13 +55,13 @@ static int add_user(const char *entry, size_t len, char *why, size_t whylen)
         snprintf(why, whylen, "the user name and the password must be 1 to %d bytes", FIELD_MAX);
         return -1;
     }
-    struct user *grown = realloc(users, (n_users + 1) * sizeof *users);
+    struct user *grown = realloc(t->v, (t->n + 1) * sizeof *t->v);
     if (!grown) {
         snprintf(why, whylen, "out of memory");
         return -1;
     }
-    users = grown;
-    struct user *u = &users[n_users];
+    t->v = grown;
+    struct user *u = &t->v[t->n];
     u->name = strndup(entry, nlen);
     u->secret = strndup(colon + 1, slen);
     u->hashed = colon[1] == '$';
@@ -65,11 +71,11 @@ static int add_user(const char *entry, size_t len, char *why, size_t whylen)
         snprintf(why, whylen, "out of memory");
         return -1;
     }
-    n_users++;
+    t->n++;
     return 0;
 }
 
-static int load_file(const char *path, char *err, size_t errlen)
+static int load_file(struct table *t, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "re");
     if (!f) {
@@ -84,7 +90,7 @@ static int load_file(const char *path, char *err, size_t errlen)
         if (len == sizeof line - 1) {
             snprintf(err, errlen, "%s:%d: line too long", path, lineno);
             r = -1;
-        } else if (len > 0 && line[0] != '#' && add_user(line, len, why, sizeof why) == -1) {
+        } else if (len > 0 && line[0] != '#' && add_user(t, line, len, why, sizeof why) == -1) {
             snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
             r = -1;
         }
@@ -93,28 +99,53 @@ static int load_file(const char *path, char *err, size_t errlen)
     return r;
 }
 
-int users_load(const struct opt_list *inline_users, const char *file, char *err, size_t errlen)
+static void free_table(struct table *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        free(t->v[i].name);
+        free(t->v[i].secret);
+    }
+    free(t->v);
+    *t = (struct table){ NULL, 0 };
+}
+
+static int build(struct table *t, const struct opt_list *inline_users, const char *file,
+                 char *err, size_t errlen)
 {
     char why[128];
     for (size_t i = 0; i < inline_users->n; i++) {
         const char *u = inline_users->v[i];
-        if (add_user(u, strlen(u), why, sizeof why) == -1) {
+        if (add_user(t, u, strlen(u), why, sizeof why) == -1) {
             snprintf(err, errlen, "--user: %s", why);
             return -1;
         }
     }
-    return file ? load_file(file, err, errlen) : 0;
+    return file ? load_file(t, file, err, errlen) : 0;
+}
+
+int users_load(const struct opt_list *inline_users, const char *file, char *err, size_t errlen)
+{
+    free_table(&table);
+    return build(&table, inline_users, file, err, errlen);
+}
+
+int users_reload(const struct opt_list *inline_users, const char *file, char *err,
+                 size_t errlen)
+{
+    struct table fresh = { NULL, 0 };
+    if (build(&fresh, inline_users, file, err, errlen) == -1) {
+        free_table(&fresh);
+        return -1;
+    }
+    worker_shutdown();               /* no check may be reading the old table */
+    free_table(&table);
+    table = fresh;
+    return 0;
 }
 
 void users_free(void)
 {
-    for (size_t i = 0; i < n_users; i++) {
-        free(users[i].name);
-        free(users[i].secret);
-    }
-    free(users);
-    users = NULL;
-    n_users = 0;
+    free_table(&table);
 }
 
 /* Compares in time that depends on the lengths only. */
@@ -129,9 +160,9 @@ static int same(const char *a, const char *b)
 
 static const struct user *find(const char *name)
 {
-    for (size_t i = 0; i < n_users; i++)
-        if (strcmp(users[i].name, name) == 0)
-            return &users[i];
+    for (size_t i = 0; i < table.n; i++)
+        if (strcmp(table.v[i].name, name) == 0)
+            return &table.v[i];
     return NULL;
 }
 

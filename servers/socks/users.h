@@ -13,6 +13,10 @@ struct opt_list;
 
 /* Startup: -1 and err naming the file and line when one is malformed. */
 int users_load(const struct opt_list *inline_users, const char *file, char *err, size_t errlen);
+/* SIGHUP: the same sources read again; on error the old users stay and
+ * err says why. */
+int users_reload(const struct opt_list *inline_users, const char *file, char *err,
+                 size_t errlen);
 void users_free(void);
 int users_configured(void);                      /* any user at all */
 

@@ -9,6 +9,13 @@
   socks_client.py idle PORT             a client that goes quiet
   socks_client.py connect-timeout PORT  CONNECT to a target that never answers
   socks_client.py listening PORT        waits until something listens there
+  socks_client.py bndcheck PORT --dest ADDR    the CONNECT reply's address
+  socks_client.py optimistic PORT [--slow]     pipelined / byte-by-byte client
+  socks_client.py many PORT -n N        N CONNECTs open at once
+  socks_client.py udp-drop PORT [--from ADDR] [--dest ADDR]
+                                        datagrams the relay must drop
+  bind5/bind4 --from ADDR: the remote connects from ADDR (not the address
+  the client named) and must be refused
 
 Options (all commands): --user U --password P authenticate (RFC 1929);
 --timeout S for every read (default 3).  See each command's docstring.
@@ -22,6 +29,8 @@ raw STEPs:
   c4=CMD,HOST,PORT[,USERID]
                     a SOCKS4 request; SOCKS4a when HOST is a name
   text=TEXT         send TEXT (\\r \\n escapes)
+  rep=N,HEX         send HEX repeated N times
+  rand=N            send N random bytes (always the same ones)
   shut              shut the writing half
   sleep=S           pause
   @N                read N bytes: "read HEX" ("read HEX short" if closed first)
@@ -247,6 +256,11 @@ def cmd_raw(a):
                 data = req4(*val.split(","))
             elif key == "text":
                 data = unescape(val)
+            elif key == "rep":
+                n, h = val.split(",")
+                data = bytes.fromhex(h) * int(n)
+            elif key == "rand":
+                data = random.Random(6).randbytes(int(val))
             elif key == "sleep":
                 time.sleep(float(val))
                 continue
@@ -276,6 +290,9 @@ def bind_common(a, first, second, s):
     target = baddr
     if a.v4 and baddr == "0.0.0.0":   # SOCKS4: 0.0.0.0 means the proxy's address
         target = PROXY
+    if a.peer_from:
+        bind_foreign(a, target, bport, second, s)
+        return
     remote = socket.create_connection((target, bport), timeout=TIMEOUT)
     rport = remote.getsockname()[1]
     rep, paddr, pport = second()
@@ -302,6 +319,41 @@ def bind_common(a, first, second, s):
     print("to_remote=%d to_client=%d" % (len(up), len(down)))
     remote.close()
     s.close()
+
+
+def bind_foreign(a, target, bport, second, s):
+    """The 'remote' connects from a.peer_from, not the address the client
+    named: it must not be handed to the client (no success reply, nothing
+    relayed)."""
+    remote = socket.socket()
+    remote.bind((a.peer_from, 0))
+    remote.settimeout(TIMEOUT)
+    try:
+        remote.connect((target, bport))
+    except OSError as e:
+        print("foreign_connect=%s" % e.__class__.__name__)
+    s.settimeout(1.5)
+    try:
+        rep, paddr, pport = second()
+        print("second_reply rep=%d addr=%s port=%d" % (rep, paddr, pport))
+        check(rep != 0, "a peer from %s was accepted for a BIND that named 127.0.0.1" % a.peer_from)
+    except socket.timeout:
+        print("second_reply none")
+    except Closed as e:
+        print("second_reply closed %s" % e.got.hex())
+    try:
+        remote.sendall(b"from the wrong peer")
+        remote.settimeout(1)
+        got, how = read_rest(remote, 1)
+    except OSError:
+        pass
+    s.settimeout(0.5)
+    try:
+        leaked = s.recv(100)
+    except (socket.timeout, OSError):
+        leaked = b""
+    check(b"wrong peer" not in leaked, "bytes of the foreign peer reached the client")
+    print("foreign_peer=rejected")
 
 
 def cmd_bind5(a):
@@ -425,6 +477,40 @@ def cmd_udp(a):
     print("after_close=not_relayed")
 
 
+def cmd_udp_drop(a):
+    """Associates from 127.0.0.1; then (1) a datagram for the v4 echo
+    server sent from a.peer_from instead of the client's address, and (2)
+    one for an echo server on a.dest (a denied destination), must both be
+    dropped, while the client's own datagrams to the v4 server pass."""
+    e4 = UdpEcho("127.0.0.1")
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    s = proxy_connect(a.port)
+    handshake5(s, a)
+    s.sendall(req5("udp", "127.0.0.1", u.getsockname()[1]))
+    rep, raddr, rport = read_reply5(s)
+    check(rep == 0, "UDP ASSOCIATE reply %d" % rep)
+    relay = (raddr, rport)
+    d = udp_roundtrip(u, relay, e4, b"first")
+    check(d is not None and parse_udp(d)[2] == b"echo:first", "the client's own datagram was not relayed")
+    if a.peer_from:
+        f = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        f.bind((a.peer_from, 0))
+        n = e4.count
+        d = udp_roundtrip(f, relay, e4, b"from a stranger", wait=1.0)
+        check(d is None and e4.count == n,
+              "a datagram from %s (not the client's address) was relayed" % a.peer_from)
+        print("foreign_source=dropped")
+    if a.dest:
+        ed = UdpEcho(a.dest)
+        d = udp_roundtrip(u, relay, ed, b"to a denied address", wait=1.0)
+        check(d is None and ed.count == 0, "a datagram to the denied %s was relayed" % a.dest)
+        print("denied_dest=dropped")
+    d = udp_roundtrip(u, relay, e4, b"last")
+    check(d is not None and parse_udp(d)[2] == b"echo:last", "the association died")
+    print("association=alive")
+
+
 # ---- CONNECT with half-closes ----------------------------------------------
 
 def cmd_halfclose(a):
@@ -495,16 +581,140 @@ def cmd_halfclose(a):
     print("target_half_close=ok")
 
 
+# ---- CONNECT: the reply's address, pipelined and slow clients, many ---------
+
+class EchoTarget:
+    """A TCP echo server on (host, free port) in threads; records peers."""
+
+    def __init__(self, host):
+        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.ls = socket.socket(fam, socket.SOCK_STREAM)
+        self.ls.bind((host, 0))
+        self.ls.listen(1024)
+        self.host, self.port = host, self.ls.getsockname()[1]
+        self.peers = []
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        while True:
+            c, peer = self.ls.accept()
+            self.peers.append(peer[:2])
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    @staticmethod
+    def serve(c):
+        with c:
+            while True:
+                try:
+                    d = c.recv(65536)
+                except OSError:
+                    return
+                if not d:
+                    return
+                c.sendall(d)
+
+
+def cmd_bndcheck(a):
+    """CONNECT to an echo target on a.dest: the reply's BND.ADDR and
+    BND.PORT must be what the target sees as its peer."""
+    t = EchoTarget(a.dest)
+    s, baddr, bport = connect5(a.port, a.dest, t.port, a)
+    s.sendall(b"ping")
+    check(recv_exact(s, 4) == b"ping", "no echo")
+    check(len(t.peers) == 1, "the target saw %d connections" % len(t.peers))
+    paddr, pport = t.peers[0]
+    print("reply addr=%s port=%d, the target's peer %s port %d" % (baddr, bport, paddr, pport))
+    check(ipaddress.ip_address(baddr) == ipaddress.ip_address(paddr) and bport == pport,
+          "BND %s:%d is not the proxy's outgoing address %s:%d" % (baddr, bport, paddr, pport))
+    print("bnd=real")
+
+
+def cmd_optimistic(a):
+    """Greeting, request and the first data in one write (or, with --slow,
+    every byte written alone, 20 ms apart): the replies come in order and
+    the data reaches the target, nothing lost or doubled."""
+    t = EchoTarget("127.0.0.1")
+    msg = b"optimistic data " * 8
+    data = b"\x05\x01\x00" + req5("connect", "127.0.0.1", t.port) + msg
+    s = proxy_connect(a.port, timeout=10)
+    if a.slow:
+        for i in range(len(data) - len(msg)):
+            s.send(data[i:i + 1])
+            time.sleep(0.02)
+        s.sendall(msg)
+    else:
+        s.sendall(data)
+    m = recv_exact(s, 2)
+    check(m == b"\x05\x00", "method reply %s" % m.hex())
+    rep, _, _ = read_reply5(s)
+    check(rep == 0, "reply %d" % rep)
+    got = recv_exact(s, len(msg))
+    check(got == msg, "the echo differs: %r" % got[:40])
+    s.shutdown(socket.SHUT_WR)
+    rest, how = read_rest(s, 5)
+    check(rest == b"" and how == "eof", "after the echo: %r %s" % (rest[:40], how))
+    print("optimistic=ok")
+
+
+def cmd_many(a):
+    """a.n CONNECTs at once, all open together, each echoing its own message."""
+    import asyncio
+    t = EchoTarget("127.0.0.1")
+
+    async def one(i):
+        r, w = await asyncio.open_connection(PROXY, a.port)
+        w.write(b"\x05\x01\x00")
+        await w.drain()
+        check(await r.readexactly(2) == b"\x05\x00", "method reply")
+        w.write(req5("connect", "127.0.0.1", t.port))
+        await w.drain()
+        head = await r.readexactly(4)
+        check(head[:2] == b"\x05\x00", "connection %d: reply %s" % (i, head.hex()))
+        await r.readexactly({1: 4, 4: 16}[head[3]] + 2)
+        return r, w
+
+    async def main():
+        conns = await asyncio.gather(*(one(i) for i in range(a.n)))
+        print("open=%d" % len(conns))
+
+        async def talk(i, r, w):
+            msg = ("message %d of %d %s\n" % (i, a.n, "x" * (i % 50))).encode()
+            w.write(msg)
+            await w.drain()
+            check(await r.readexactly(len(msg)) == msg, "connection %d: echo differs" % i)
+            w.close()
+            return 1
+        ok = await asyncio.gather(*(talk(i, r, w) for i, (r, w) in enumerate(conns)))
+        print("echoed=%d" % sum(ok))
+
+    asyncio.run(asyncio.wait_for(main(), 20))
+
+
 # ---- timeouts --------------------------------------------------------------
 
 def cmd_idle(a):
     """Connects, sends a.send (hex) if given, then waits for the proxy to
-    close: prints closed_after=SECONDS and what came (got=HEX)."""
+    close (with --trickle HEX, sending HEX every 0.3 s meanwhile): prints
+    closed_after=SECONDS and what came (got=HEX)."""
     t0 = time.monotonic()
     s = proxy_connect(a.port)
     if a.send:
-        s.sendall(bytes.fromhex(a.send))
-    got, how = read_rest(s, a.timeout)
+        s.sendall(bytes.fromhex(a.send.replace("_", "")))
+    if a.trickle:
+        # one more byte every 0.3 s: busy, but never done
+        got, how = b"", "open"
+        while time.monotonic() - t0 < a.timeout:
+            try:
+                s.sendall(bytes.fromhex(a.trickle))
+            except OSError:
+                how = "reset"
+                break
+            d, how = read_rest(s, 0.3)
+            got += d
+            if how != "open":
+                break
+    else:
+        got, how = read_rest(s, a.timeout)
     print("got=%s" % got.hex())
     if how == "open":
         print("still_open_after=%.1f" % a.timeout)
@@ -580,11 +790,18 @@ def main():
     p.add_argument("--send", default="")
     p.add_argument("--size", type=int, default=1 << 20)
     p.add_argument("--zeros", action="store_true")
+    p.add_argument("--slow", action="store_true")
+    p.add_argument("--trickle", default="")
+    p.add_argument("--dest", default="")
+    p.add_argument("--from", dest="peer_from", default="")
+    p.add_argument("-n", type=int, default=200)
     a = p.parse_args()
     TIMEOUT = a.timeout
     fn = {"raw": cmd_raw, "bind5": cmd_bind5, "bind4": cmd_bind4, "udp": cmd_udp,
           "halfclose": cmd_halfclose, "idle": cmd_idle,
-          "connect-timeout": cmd_connect_timeout, "listening": cmd_listening}.get(a.cmd)
+          "connect-timeout": cmd_connect_timeout, "listening": cmd_listening,
+          "bndcheck": cmd_bndcheck, "optimistic": cmd_optimistic, "many": cmd_many,
+          "udp-drop": cmd_udp_drop}.get(a.cmd)
     if fn is None:
         fail("unknown command %s" % a.cmd)
     try:

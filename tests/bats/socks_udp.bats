@@ -12,7 +12,9 @@ setup_file() {
 setup() {
     common_setup
     LOG="$BATS_TEST_TMPDIR/gale.log"
-    SC=("$(command -v python3)" "$BATS_TEST_DIRNAME/socks_client.py")
+    # the system python for the client (the python3 on PATH may be a slow shim)
+    if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=$(command -v python3); fi
+    SC=("$PY" "$BATS_TEST_DIRNAME/socks_client.py")
 }
 
 teardown() {
@@ -69,6 +71,23 @@ sc() {
     assert_line --regexp "^end (eof|reset)$"
 }
 
+@test "BIND: a peer from another address than the one requested is refused" {
+    start_socks
+    run sc bind5 "$P" --from 127.0.0.2
+    assert_success
+    assert_line --regexp "^first_reply rep=0 "
+    refute_line --regexp "^second_reply rep=0 "
+    assert_line "foreign_peer=rejected"
+    run sc bind4 "$P" --from 127.0.0.2
+    assert_success
+    refute_line --regexp "^second_reply rep=0 "
+    assert_line "foreign_peer=rejected"
+    # and the right peer still gets through afterwards
+    run sc bind5 "$P"
+    assert_success
+    assert_line "to_remote=300000 to_client=200000"
+}
+
 @test "BIND: the client closing before anyone connects frees the listening port" {
     start_socks
     run sc raw "$P" greet=00 @m "c5=bind,127.0.0.1,0" @5 --timeout 0.5
@@ -95,6 +114,22 @@ sc() {
     # 7 datagrams went out and came back; their payloads at least are counted
     [ "$(sed -nE 's/.* to_dest="?([0-9]+).*/\1/p' <<<"$line")" -ge 18000 ]
     [ "$(sed -nE 's/.* to_client="?([0-9]+).*/\1/p' <<<"$line")" -ge 18000 ]
+}
+
+@test "UDP ASSOCIATE: datagrams from another address than the client's are dropped" {
+    start_socks
+    run sc udp-drop "$P" --from 127.0.0.2
+    assert_success
+    assert_line "foreign_source=dropped"
+    assert_line "association=alive"
+}
+
+@test "UDP ASSOCIATE: a datagram to a --deny-dest address is dropped" {
+    start_socks --deny-dest ::1/128
+    run sc udp-drop "$P" --dest ::1
+    assert_success
+    assert_line "denied_dest=dropped"
+    assert_line "association=alive"
 }
 
 @test "UDP ASSOCIATE with an all-zero client address, and with a user" {
