@@ -299,6 +299,10 @@ int mc_next_key(struct mc_str *keys, struct mc_str *key)
     size_t i = 0;
     while (i < keys->len && keys->p[i] == ' ')
         i++;
+    if (i == keys->len) {            /* none left; p may be NULL ("gat 10" alone) */
+        *key = (struct mc_str){ keys->p, 0 };
+        return 0;
+    }
     size_t start = i;
     const char *space = memchr(keys->p + start, ' ', keys->len - start);
     i = space ? (size_t)(space - keys->p) : keys->len;
