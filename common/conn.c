@@ -467,18 +467,26 @@ void conn_flush(struct bufferevent *bev)
     bufferevent_enable(bev, EV_WRITE);
 }
 
-void conn_send(struct bufferevent *bev, struct evbuffer *replies)
+void conn_send(struct bufferevent *bev, const char *p, size_t n)
 {
     struct evbuffer *out = bufferevent_get_output(bev);
-    if (evbuffer_get_length(replies) == 0)
+    if (n == 0)
         return;
     if (plain_socket(bev) && evbuffer_get_length(out) == 0 &&
         !(bufferevent_get_enabled(bev) & EV_WRITE)) {
-        evbuffer_write(replies, bufferevent_getfd(bev));
-        if (evbuffer_get_length(replies) == 0)
+        ssize_t w;
+        do {
+            w = write(bufferevent_getfd(bev), p, n);
+        } while (w < 0 && errno == EINTR);
+        /* A failed write is left to the bufferevent, as in conn_flush. */
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+        }
+        if (n == 0)
             return;
     }
-    evbuffer_add_buffer(out, replies);
+    evbuffer_add(out, p, n);
     bufferevent_enable(bev, EV_WRITE);
 }
 

@@ -65,12 +65,12 @@ void conn_tune_bufferevent(struct bufferevent *bev);
  */
 void conn_flush(struct bufferevent *bev);
 void conn_flushed(struct bufferevent *bev);
-/* Like conn_flush, for replies gathered in an evbuffer of the session's
+/* Like conn_flush, for replies gathered in a buffer of the session's
  * own (adding to a bufferevent's output runs its callbacks at every
  * add): written straight from there when nothing else is queued, what
- * the socket does not take moved to the output.  replies is left empty. */
+ * the socket does not take copied to the output. */
+void conn_send(struct bufferevent *bev, const char *p, size_t n);
 struct evbuffer;
-void conn_send(struct bufferevent *bev, struct evbuffer *replies);
 /* One readv() of up to max bytes from a plain socket into an evbuffer of
  * the session's own, for sessions that watch the socket themselves:
  * libevent's bufferevent asks FIONREAD before every read, a second system

@@ -33,6 +33,8 @@
 #include "store.h"
 
 #define READ_CHUNK (64 * 1024)
+#define OUT_FIRST 4096            /* the answer buffer's first size */
+#define OUT_KEEP (64 * 1024)      /* a larger one is freed once sent */
 #define OUT_HIGH (256 * 1024)     /* stop reading commands above this much output */
 #define OUT_LOW (64 * 1024)       /* ... and resume once it is down to this */
 #define PIPELINE_BATCH 64         /* steps per wake-up, for fairness */
@@ -80,7 +82,8 @@ struct mc_session {
     struct pending_store store;
     struct pending_get get;
     struct event *later;          /* runs process() or the close from the loop */
-    struct evbuffer *replies;     /* answers of this batch, sent at its end */
+    char *out;                    /* answers of this batch, sent at its end */
+    size_t out_len, out_cap;
     struct event *readable;       /* plain sockets: read here, not by the bufferevent, */
     struct evbuffer *in;          /* into this */
     struct mc_session *prev, *next;
@@ -98,12 +101,47 @@ static struct evbuffer *input(struct mc_session *s)
 {
     return s->in ? s->in : bufferevent_get_input(s->bev);
 }
-static struct evbuffer *output(struct mc_session *s) { return s->replies; }
+/* Room for n more bytes of answers; NULL when memory runs out. */
+static char *out_room(struct mc_session *s, size_t n)
+{
+    if (s->out_len + n > s->out_cap) {
+        size_t cap = s->out_cap ? s->out_cap : OUT_FIRST;
+        while (cap < s->out_len + n)
+            cap *= 2;
+        char *p = realloc(s->out, cap);
+        if (!p)
+            return NULL;
+        s->out = p;
+        s->out_cap = cap;
+    }
+    return s->out + s->out_len;
+}
+
+static void out_add(struct mc_session *s, const void *p, size_t n)
+{
+    char *d = out_room(s, n);
+    if (d) {
+        memcpy(d, p, n);
+        s->out_len += n;
+    }
+}
+
+/* Sends the batch's answers; a buffer grown by a large reply is let go. */
+static void send_out(struct mc_session *s)
+{
+    conn_send(s->bev, s->out, s->out_len);
+    s->out_len = 0;
+    if (s->out_cap > OUT_KEEP) {
+        free(s->out);
+        s->out = NULL;
+        s->out_cap = 0;
+    }
+}
 
 /* Answers not yet taken by the socket, gathered or queued. */
 static size_t unsent(struct mc_session *s)
 {
-    return evbuffer_get_length(s->replies) + evbuffer_get_length(bufferevent_get_output(s->bev));
+    return s->out_len + evbuffer_get_length(bufferevent_get_output(s->bev));
 }
 
 /* Every reply line goes through here, so noreply is honoured in one place. */
@@ -111,8 +149,8 @@ static void reply(struct mc_session *s, const char *line)
 {
     if (s->noreply)
         return;
-    evbuffer_add(output(s), line, strlen(line));
-    evbuffer_add(output(s), "\r\n", 2);
+    out_add(s, line, strlen(line));
+    out_add(s, "\r\n", 2);
 }
 
 static void consume(struct mc_session *s, size_t n)
@@ -157,7 +195,7 @@ static void session_close(struct mc_session *s)
         event_free(s->readable);
     if (s->in)
         evbuffer_free(s->in);
-    evbuffer_free(s->replies);
+    free(s->out);
     bufferevent_free(s->bev);
     conn_free(s->conn);
     free(s);
@@ -183,7 +221,7 @@ static void finish(struct mc_session *s)
     s->state = MS_CLOSING;
     reading(s, 0);
     bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
-    conn_send(s->bev, s->replies);
+    send_out(s);
     if (unsent(s) == 0)
         later(s);
 }
@@ -210,40 +248,43 @@ static char *put_u64(char *end, uint64_t v)
 
 /* "VALUE key flags bytes [cas]\r\n", the value and "\r\n": the hottest
  * reply, so formatted by hand rather than through printf. */
-static void write_value(struct evbuffer *out, const struct item *it, int with_cas)
+static void write_value(struct mc_session *s, const struct item *it, int with_cas)
 {
-    char head[6 + STORE_KEY_MAX + 3 * 21 + 2], num[21];
-    size_t n = 0;
-    memcpy(head, "VALUE ", 6);
-    n = 6;
-    memcpy(head + n, item_key(it), it->nkey);
-    n += it->nkey;
+    char num[21];
+    char *p = out_room(s, 6 + it->nkey + 3 * 21 + 2 + it->nval + 2);
+    if (!p)
+        return;
+    char *start = p;
+    memcpy(p, "VALUE ", 6);
+    p += 6;
+    memcpy(p, item_key(it), it->nkey);
+    p += it->nkey;
     uint64_t fields[3] = { it->flags, it->nval, it->cas };
     for (int i = 0; i < (with_cas ? 3 : 2); i++) {
         char *d = put_u64(num + sizeof num, fields[i]);
         size_t len = (size_t)(num + sizeof num - d);
-        head[n++] = ' ';
-        memcpy(head + n, d, len);
-        n += len;
+        *p++ = ' ';
+        memcpy(p, d, len);
+        p += len;
     }
-    head[n++] = '\r';
-    head[n++] = '\n';
-    /* One reservation for the three parts: each evbuffer_add is a call
-     * into libevent, and this is the reply most often sent. */
-    struct evbuffer_iovec v;
-    size_t total = n + it->nval + 2;
-    if (evbuffer_reserve_space(out, (ev_ssize_t)total, &v, 1) != 1 || v.iov_len < total) {
-        evbuffer_add(out, head, n);
-        evbuffer_add(out, item_value(it), it->nval);
-        evbuffer_add(out, "\r\n", 2);
+    memcpy(p, "\r\n", 2);
+    memcpy(p + 2, item_value(it), it->nval);
+    memcpy(p + 2 + it->nval, "\r\n", 2);
+    s->out_len += (size_t)(p + 4 + it->nval - start);
+}
+
+/* stats is rare: its lines are made in an evbuffer and copied over. */
+static void stats_reply(struct mc_session *s, const struct mc_request *r)
+{
+    struct evbuffer *tmp = evbuffer_new();
+    if (!tmp)
         return;
-    }
-    char *p = v.iov_base;
-    memcpy(p, head, n);
-    memcpy(p + n, item_value(it), it->nval);
-    memcpy(p + n + it->nval, "\r\n", 2);
-    v.iov_len = total;
-    evbuffer_commit_space(out, &v, 1);
+    mcstats_reply(tmp, r, listener);
+    size_t n = evbuffer_get_length(tmp);
+    char *d = out_room(s, n);
+    if (d && evbuffer_remove(tmp, d, n) == (int)n)
+        s->out_len += n;
+    evbuffer_free(tmp);
 }
 
 /* One key of get, gets, gat or gats.  gat answers with the value as it
@@ -261,7 +302,7 @@ static void answer_key(struct mc_session *s, struct mc_str key)
     }
     if (!it)
         return;
-    write_value(output(s), it, cmd == MC_GETS || cmd == MC_GATS);
+    write_value(s, it, cmd == MC_GETS || cmd == MC_GATS);
     if (is_gat(cmd))
         store_touch(key.p, key.len, s->get.exptime);
 }
@@ -296,7 +337,7 @@ static int step_get(struct mc_session *s)
     struct mc_str rest = keys;
     if (mc_next_key(&rest, &key))
         return 1;                /* the output is full: process() pauses */
-    evbuffer_add(output(s), "END\r\n", 5);
+    out_add(s, "END\r\n", 5);
     consume(s, g->total);
     s->state = MS_COMMAND;
     return 1;
@@ -485,7 +526,7 @@ static void execute(struct mc_session *s, const struct mc_request *r)
     case MC_DECR: do_arith(s, r); break;
     case MC_TOUCH: do_touch(s, r); break;
     case MC_FLUSH_ALL: do_flush(s, r); break;
-    case MC_STATS: mcstats_reply(output(s), r, listener); break;
+    case MC_STATS: stats_reply(s, r); break;
     case MC_VERSION: reply(s, VERSION_REPLY); break;
     case MC_VERBOSITY: mcstats_set_verbosity(r->verbosity); reply(s, "OK"); break;
     case MC_QUIT: finish(s); break;
@@ -573,7 +614,6 @@ static int step(struct mc_session *s)
 
 static void process_batch(struct mc_session *s)
 {
-    struct evbuffer *out = output(s);
     for (int i = 0; i < PIPELINE_BATCH; i++) {
         if (s->state == MS_CLOSING)
             return;
@@ -581,9 +621,9 @@ static void process_batch(struct mc_session *s)
             pause_reading(s);        /* on_write resumes */
             return;
         }
-        size_t before = evbuffer_get_length(out);
+        size_t before = s->out_len;
         int moved = step(s);
-        size_t after = evbuffer_get_length(out);
+        size_t after = s->out_len;
         if (after > before)
             pyc_stats.bytes_written += after - before;
         if (!moved) {
@@ -601,7 +641,7 @@ static void process_batch(struct mc_session *s)
 static void process(struct mc_session *s)
 {
     process_batch(s);
-    conn_send(s->bev, s->replies);
+    send_out(s);
     if (s->input_full && evbuffer_get_length(input(s)) < input_limit() / 2 &&
         s->state != MS_CLOSING) {
         s->input_full = 0;
@@ -694,12 +734,10 @@ static void on_accept(struct gale_conn *c, void *arg)
     if (s) {
         s->bev = conn_bufferevent(c);
         s->later = evtimer_new(reactor_base(), on_later, s);
-        s->replies = evbuffer_new();
     }
-    if (!s || !s->bev || !s->later || !s->replies) {
+    if (!s || !s->bev || !s->later) {
         if (s && s->bev) bufferevent_free(s->bev);
         if (s && s->later) event_free(s->later);
-        if (s && s->replies) evbuffer_free(s->replies);
         free(s);
         conn_free(c);
         return;
