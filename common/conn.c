@@ -452,21 +452,6 @@ static int plain_socket(struct bufferevent *bev)
     return bufferevent_openssl_get_ssl(bev) == NULL && bufferevent_getfd(bev) >= 0;
 }
 
-void conn_flush(struct bufferevent *bev)
-{
-    struct evbuffer *out = bufferevent_get_output(bev);
-    if (evbuffer_get_length(out) == 0)
-        return;
-    if (plain_socket(bev) && !(bufferevent_get_enabled(bev) & EV_WRITE)) {
-        /* A failed write is left to the bufferevent: its own attempt
-         * meets the same error and reports it through the event callback. */
-        evbuffer_write(out, bufferevent_getfd(bev));
-        if (evbuffer_get_length(out) == 0)
-            return;
-    }
-    bufferevent_enable(bev, EV_WRITE);
-}
-
 void conn_send(struct bufferevent *bev, const char *p, size_t n)
 {
     struct evbuffer *out = bufferevent_get_output(bev);
@@ -478,7 +463,8 @@ void conn_send(struct bufferevent *bev, const char *p, size_t n)
         do {
             w = write(bufferevent_getfd(bev), p, n);
         } while (w < 0 && errno == EINTR);
-        /* A failed write is left to the bufferevent, as in conn_flush. */
+        /* A failed write is left to the bufferevent: its own attempt
+         * meets the same error and reports it through the event callback. */
         if (w > 0) {
             p += w;
             n -= (size_t)w;
@@ -516,7 +502,6 @@ int conn_read(int fd, struct evbuffer *in, size_t max)
     return (int)n;
 }
 
-int conn_is_plain(struct bufferevent *bev) { return plain_socket(bev); }
 
 void conn_flushed(struct bufferevent *bev)
 {

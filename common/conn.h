@@ -55,21 +55,17 @@ struct bufferevent *conn_bufferevent(struct gale_conn *c);
 void conn_tune_bufferevent(struct bufferevent *bev);
 /*
  * Answers without waking the loop twice.  A session that uses these
- * leaves EV_WRITE disabled and calls conn_flush() once it has queued its
- * replies: on a plain socket the output goes out with one write() at
- * once, and EV_WRITE is enabled only for what the socket did not take
- * (always, under TLS).  Its write callback calls conn_flushed(), which
- * disables EV_WRITE again once the output is empty.  This saves the two
- * epoll_ctl() calls per reply that arming and disarming the write event
- * costs.
+ * leaves EV_WRITE disabled and gathers its replies in a buffer of its own
+ * (adding to a bufferevent's output runs its callbacks at every add);
+ * conn_send() then writes them at once with one write() on a plain
+ * socket, and copies what the socket did not take to the output, enabling
+ * EV_WRITE for it (always, under TLS).  The write callback calls
+ * conn_flushed(), which disables EV_WRITE again once the output is empty.
+ * This saves the two epoll_ctl() calls per reply that arming and
+ * disarming the write event costs.
  */
-void conn_flush(struct bufferevent *bev);
-void conn_flushed(struct bufferevent *bev);
-/* Like conn_flush, for replies gathered in a buffer of the session's
- * own (adding to a bufferevent's output runs its callbacks at every
- * add): written straight from there when nothing else is queued, what
- * the socket does not take copied to the output. */
 void conn_send(struct bufferevent *bev, const char *p, size_t n);
+void conn_flushed(struct bufferevent *bev);
 struct evbuffer;
 /* One readv() of up to max bytes from a plain socket into an evbuffer of
  * the session's own, for sessions that watch the socket themselves:
@@ -77,7 +73,6 @@ struct evbuffer;
  * call, and runs its callbacks at every add and drain.  Returns the bytes
  * read, 0 at EOF, -1 on error (errno), -2 when nothing was there. */
 int conn_read(int fd, struct evbuffer *in, size_t max);
-int conn_is_plain(struct bufferevent *bev);         /* not TLS */
 /* The connection is over: frees it, closes the fd unless a bufferevent
  * took it, and lets its listener accept again. */
 void conn_free(struct gale_conn *c);
