@@ -36,6 +36,12 @@ static int stopping;
 static struct child_watch *children;
 static size_t n_children, cap_children;
 
+struct timeval reactor_timeval(double seconds)
+{
+    time_t whole = (time_t)seconds;
+    return (struct timeval){ whole, (suseconds_t)((seconds - (double)whole) * 1e6) };
+}
+
 struct event_base *reactor_base(void) { return base; }
 int reactor_stopping(void) { return stopping; }
 void reactor_set_hooks(const struct reactor_hooks *h) { hooks = *h; }

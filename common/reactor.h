@@ -10,10 +10,13 @@
 #include <sys/types.h>
 
 struct event_base;
+struct timeval;
 
 /* method: a libevent backend name, or NULL for the best one. */
 int reactor_init(const char *method, char *err, size_t errlen);
 struct event_base *reactor_base(void);
+/* Seconds (fractions kept) as the timeval libevent's timers take. */
+struct timeval reactor_timeval(double seconds);
 void reactor_free(void);
 
 /* What the signals call into; set by the command line layer. */

@@ -122,7 +122,7 @@ static void on_abort(struct gale_conn *c, void *arg)
 
 static void set_timer(struct http_session *s, enum timer_kind kind, double seconds)
 {
-    struct timeval tv = { (time_t)seconds, (suseconds_t)((seconds - (time_t)seconds) * 1e6) };
+    struct timeval tv = reactor_timeval(seconds);
     s->timer_kind = kind;
     evtimer_add(s->timer, &tv);
 }
@@ -487,8 +487,7 @@ static void on_accept(struct gale_conn *c, void *arg)
         sessions->prev = s;
     sessions = s;
     stats_conn_open(PROTO_HTTP);
-    struct timeval wtv = { (time_t)idle_timeout,
-                           (suseconds_t)((idle_timeout - (double)(time_t)idle_timeout) * 1e6) };
+    struct timeval wtv = reactor_timeval(idle_timeout);
     conn_tune_bufferevent(s->bev);
     bufferevent_set_timeouts(s->bev, NULL, &wtv);
     /* Room for one whole request; beyond it reading pauses until we drain. */

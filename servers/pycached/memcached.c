@@ -512,7 +512,7 @@ static void do_flush(struct mc_session *s, const struct mc_request *r)
     if (delay <= 0) {
         store_clear();
     } else {
-        struct timeval tv = { (time_t)delay, (suseconds_t)((delay - (time_t)delay) * 1e6) };
+        struct timeval tv = reactor_timeval(delay);
         evtimer_add(flush_timer, &tv);
     }
     reply(s, "OK");

@@ -69,7 +69,7 @@ int persist_start(const char *path, double interval, char *err, size_t errlen)
     log_info("event=snapshot-loaded path=\"%s\" items=%zu", path, n);
     if (interval > 0) {
         timer = event_new(reactor_base(), -1, EV_PERSIST, on_interval, NULL);
-        struct timeval tv = { (time_t)interval, (suseconds_t)((interval - (double)(time_t)interval) * 1e6) };
+        struct timeval tv = reactor_timeval(interval);
         if (!timer || event_add(timer, &tv) == -1) {
             snprintf(err, errlen, "cannot start the snapshot timer");
             return -1;

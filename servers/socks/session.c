@@ -80,8 +80,7 @@ void session_set_timer(struct socks_session *s, double seconds)
     }
     if (seconds > TIMER_MAX)
         seconds = TIMER_MAX;
-    time_t whole = (time_t)seconds;
-    struct timeval tv = { whole, (suseconds_t)((seconds - (double)whole) * 1e6) };
+    struct timeval tv = reactor_timeval(seconds);
     evtimer_add(s->timer, &tv);
 }
 
