@@ -3,7 +3,7 @@
  * record by record (a secondary's transfer) and hosts files, checked and
  * put into the index of store.c; see store.h.
  *   RFC 1035 5 master files, read by zone.c; $INCLUDE is held to the
- *     zone file's own folder here;
+ *     zone file's own folder and below it here;
  *   RFC 1034 4.3.4 / RFC 1035 5.2 one SOA, at the zone's apex; every
  *     record inside the zone;
  *   RFC 2181 5 identical records are one; 10.1 a CNAME has no other
@@ -303,7 +303,7 @@ static char *st_read(const char *path, size_t *budget, size_t *len, char *why, s
 struct st_load {
     struct dns_store *st;
     struct zone_parse zp;
-    char dir[PATH_MAX];            /* the zone file's folder, with its '/', or "" */
+    char dir[PATH_MAX];            /* the zone file's folder, resolved, with its '/' */
     size_t budget;                 /* bytes its files may still take */
     char msg[ST_MSG];              /* why a record was refused */
 };
@@ -326,22 +326,57 @@ static int st_on_record(void *arg, const struct dns_name *owner, uint16_t type, 
     return st_zone_add(ld->st, owner, type, ttl, rdata, rdlen, ld->msg, sizeof ld->msg) ? 1 : 0;
 }
 
-/* Only a plain name in the zone file's own folder: no path can reach
- * other files, and no hidden file is read. */
+/* Whether the resolved path lies in the folder root (which ends in '/'). */
+static int st_path_within(const char *path, const char *root)
+{
+    return strncmp(path, root, strlen(root)) == 0;
+}
+
+/* As BIND and Knot: an absolute path, or one relative to the zone file's
+ * folder.  Whatever it names must resolve, symlinks followed, to a file in
+ * that folder or below it, so no include reaches other files. */
 static char *st_on_include(void *arg, const char *name, size_t *len, char *err, size_t errlen)
 {
     struct st_load *ld = arg;
-    char path[PATH_MAX];
+    char path[PATH_MAX], real[PATH_MAX];
 
-    if (strchr(name, '/') || name[0] == '.') {
-        snprintf(err, errlen, "only files in the zone file's folder can be included");
-        return NULL;
-    }
-    if ((size_t)snprintf(path, sizeof path, "%s%s", ld->dir, name) >= sizeof path) {
+    if ((size_t)snprintf(path, sizeof path, "%s%s", name[0] == '/' ? "" : ld->dir, name) >=
+        sizeof path) {
         snprintf(err, errlen, "the name is too long");
         return NULL;
     }
-    return st_read(path, &ld->budget, len, err, errlen);
+    if (!realpath(path, real)) {
+        snprintf(err, errlen, "%s", strerror(errno));
+        return NULL;
+    }
+    if (!st_path_within(real, ld->dir)) {
+        snprintf(err, errlen, "%s is outside the zone file's folder %s", real, ld->dir);
+        return NULL;
+    }
+    return st_read(real, &ld->budget, len, err, errlen);
+}
+
+/* The zone file's folder, symlinks resolved, ending in '/'. */
+static int st_zone_dir(const char *path, char *dir, size_t dirlen)
+{
+    char given[PATH_MAX], real[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) + 1 : 0;
+
+    if (n >= sizeof given) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(given, path, n);
+    given[n] = '\0';
+    if (!realpath(n ? given : ".", real))
+        return -1;
+    n = strlen(real);
+    if ((size_t)snprintf(dir, dirlen, "%s%s", real, real[n - 1] == '/' ? "" : "/") >= dirlen) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return 0;
 }
 
 /* zone.c words a record our callback refused as "file:line: the record
@@ -358,18 +393,21 @@ static void st_err_reason(char *err, size_t errlen, const char *msg)
 int store_load_zone_file(struct dns_store *st, const char *path, char *err, size_t errlen)
 {
     struct st_load *ld = calloc(1, sizeof *ld);
-    const char *slash = strrchr(path, '/');
-    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0, len = 0;
+    size_t len = 0;
     char why[256], *text = NULL;
     int r = -1;
 
-    if (!ld || st->building || dirlen >= sizeof ld->dir) {
-        snprintf(err, errlen, "%s: %s", path, !ld ? "out of memory" : st->building ?
-                 "a zone is being added already" : "the path is too long");
+    if (!ld || st->building) {
+        snprintf(err, errlen, "%s: %s", path, !ld ? "out of memory" :
+                 "a zone is being added already");
         free(ld);
         return -1;
     }
-    memcpy(ld->dir, path, dirlen);
+    if (st_zone_dir(path, ld->dir, sizeof ld->dir) == -1) {
+        snprintf(err, errlen, "%s: cannot resolve its folder: %s", path, strerror(errno));
+        free(ld);
+        return -1;
+    }
     ld->st = st;
     ld->budget = ST_FILE_MAX;
     ld->zp = (struct zone_parse){ .file = path, .on_record = st_on_record,

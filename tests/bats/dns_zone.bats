@@ -288,7 +288,46 @@ EOF
     run --separate-stderr timeout 5 "$GALE" dns -p "$PORT" -i 127.0.0.1 --bindzone zones/in/inc.zone
     assert_failure
     [ "$status" -ne 124 ]
-    assert_equal "$stderr" "gale dns: zones/in/inc.zone:3: \$INCLUDE ../outside.inc: only files in the zone file's folder can be included"
+    outside=$(realpath zones/outside.inc)
+    folder=$(realpath zones/in)
+    assert_equal "$stderr" "gale dns: zones/in/inc.zone:3: \$INCLUDE ../outside.inc: $outside is outside the zone file's folder $folder/"
+    # The same file named by its absolute path, or through a symlink in the
+    # folder, is refused just the same.
+    printf '$ORIGIN inc.test.\n@ SOA ns h 1 2 3 4 5\n$INCLUDE %s\n' "$outside" >zones/in/inc.zone
+    run --separate-stderr timeout 5 "$GALE" dns -p "$PORT" -i 127.0.0.1 --bindzone zones/in/inc.zone
+    assert_failure
+    assert_equal "$stderr" "gale dns: zones/in/inc.zone:3: \$INCLUDE $outside: $outside is outside the zone file's folder $folder/"
+    ln -s ../outside.inc zones/in/link.inc
+    printf '$ORIGIN inc.test.\n@ SOA ns h 1 2 3 4 5\n$INCLUDE link.inc\n' >zones/in/inc.zone
+    run --separate-stderr timeout 5 "$GALE" dns -p "$PORT" -i 127.0.0.1 --bindzone zones/in/inc.zone
+    assert_failure
+    assert_equal "$stderr" "gale dns: zones/in/inc.zone:3: \$INCLUDE link.inc: $outside is outside the zone file's folder $folder/"
+}
+
+@test "\$INCLUDE by absolute path, as deployed zone files write it, and from a folder below" {
+    mkdir -p zones/parts
+    dir=$(realpath zones)
+    cat >zones/example.zone <<EOF
+\$ORIGIN abs.test.
+@ SOA ns hostmaster 1 3600 600 86400 300
+@ NS ns
+\$INCLUDE $dir/inc1.zone
+\$INCLUDE parts/inc2.zone
+\$INCLUDE $dir/parts/../parts/inc3.zone sub.abs.test.
+EOF
+    printf 'ns A 192.0.2.61\none A 192.0.2.62\n' >zones/inc1.zone
+    printf 'two A 192.0.2.63\n' >zones/parts/inc2.zone
+    printf 'three A 192.0.2.64\n' >zones/parts/inc3.zone
+    # Started from another folder, with the zone named by its absolute path.
+    mkdir elsewhere
+    cd elsewhere
+    start_dns --bindzone "$dir/example.zone"
+    run short one.abs.test A
+    assert_output "192.0.2.62"
+    run short two.abs.test A
+    assert_output "192.0.2.63"
+    run short three.sub.abs.test A
+    assert_output "192.0.2.64"
 }
 
 # zone_with SERIAL EXTRA: writes zone.db, example.test with SERIAL and the

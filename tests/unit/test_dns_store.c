@@ -23,7 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <ftw.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "unit.h"
 
@@ -61,6 +63,12 @@ static const char *write_file(const char *name, const char *text)
     fputs(text, f);
     fclose(f);
     return path;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
 }
 
 static struct dns_name name(const char *text)
@@ -571,19 +579,63 @@ static void test_zone_errors(struct dns_store *st)
 
 static void test_include_errors(struct dns_store *st)
 {
+    char text[512];
+
     zone_error(st, "dotdot.zone", "$ORIGIN i.test.\n" SOA_LINE "$INCLUDE ../x\n",
-               "dotdot.zone:3: $INCLUDE ../x: only files in the zone file's folder",
-               "$INCLUDE ../x");
+               "dotdot.zone:3: $INCLUDE ../x: ", "$INCLUDE ../x");
+    /* Zones in a folder z/, with a file beside that folder. */
+    snprintf(text, sizeof text, "%s/z", tmpdir);
+    CHECK(mkdir(text, 0700) == 0, "a zone folder");
+    write_file("outside.inc", "www A 192.0.2.9\n");
+    zone_error(st, "z/up.zone", "$ORIGIN i.test.\n" SOA_LINE "$INCLUDE ../outside.inc\n",
+               "is outside the zone file's folder", "$INCLUDE of an existing file above");
+    snprintf(text, sizeof text, "$ORIGIN i.test.\n" SOA_LINE "$INCLUDE %s/outside.inc\n",
+             tmpdir);
+    zone_error(st, "z/abs.zone", text, "abs.zone:3: $INCLUDE ", "an absolute path above");
+    CHECK_HAS(err, "outside.inc is outside the zone file's folder", "the message says why");
     zone_error(st, "abs.zone", "$ORIGIN i.test.\n" SOA_LINE "$INCLUDE /etc/hosts\n",
-               "only files in the zone file's folder", "$INCLUDE of an absolute path");
-    zone_error(st, "hidden.zone", "$ORIGIN i.test.\n" SOA_LINE "$INCLUDE .hidden\n",
-               "only files in the zone file's folder", "$INCLUDE of a hidden file");
+               "abs.zone:3: $INCLUDE /etc/hosts: /etc/hosts is outside the zone file's folder",
+               "$INCLUDE of an absolute path elsewhere");
+    snprintf(text, sizeof text, "%s/z/escape.inc", tmpdir);
+    CHECK(symlink("../outside.inc", text) == 0, "a symlink pointing out of the folder");
+    zone_error(st, "z/symlink.zone", "$ORIGIN i.test.\n" SOA_LINE "$INCLUDE escape.inc\n",
+               "is outside the zone file's folder", "$INCLUDE through a symlink that leaves");
     zone_error(st, "missing.zone", "$ORIGIN i.test.\n" SOA_LINE "$INCLUDE missing.inc\n",
                "missing.zone:3: $INCLUDE missing.inc: No such file", "$INCLUDE of a missing file");
     write_file("bad.inc", "ok A 192.0.2.1\nbad CNAME x\nbad A 192.0.2.2\n");
     zone_error(st, "badinc.zone", "$ORIGIN i.test.\n" SOA_LINE "$INCLUDE bad.inc\n",
                "bad.inc:3: bad.i.test. has a CNAME and other data",
                "an error in an included file names that file and line");
+}
+
+/* BIND and Knot load an absolute $INCLUDE, one in a folder below, and one
+ * through a symlink that stays inside: so must we. */
+static void test_include_paths(void)
+{
+    struct dns_store *st = store_new();
+    char sub[128], text[1024], link[160];
+
+    snprintf(sub, sizeof sub, "%s/sub", tmpdir);
+    CHECK(mkdir(sub, 0700) == 0, "a folder below the zone's");
+    write_file("sub/below.inc", "below A 192.0.2.21\n");
+    write_file("abs.inc", "abs A 192.0.2.22\n");
+    write_file(".hidden.inc", "hidden A 192.0.2.23\n");
+    snprintf(link, sizeof link, "%s/linked.inc", tmpdir);
+    CHECK(symlink("sub/below.inc", link) == 0, "a symlink that stays inside");
+    snprintf(text, sizeof text, "$ORIGIN p.test.\n" SOA_LINE "$INCLUDE %s/abs.inc\n"
+             "$INCLUDE sub/below.inc\n$INCLUDE .hidden.inc\n$INCLUDE %s/./sub/../linked.inc "
+             "l.p.test.\n", tmpdir, tmpdir);
+    int r = store_load_zone_file(st, write_file("paths.zone", text), err, sizeof err);
+    CHECK(r == 0, "absolute, nested, hidden and linked includes load (%s)", r ? err : "");
+    ask(st, "abs.p.test", DNS_T_A);
+    CHECK_STR(R.sec[0], "abs.p.test. 1 A 192.0.2.22\n", "the absolute $INCLUDE");
+    ask(st, "below.p.test", DNS_T_A);
+    CHECK_STR(R.sec[0], "below.p.test. 1 A 192.0.2.21\n", "the $INCLUDE from a folder below");
+    ask(st, "hidden.p.test", DNS_T_A);
+    CHECK(R.h.ancount == 1, "a hidden file in the folder");
+    ask(st, "below.l.p.test", DNS_T_A);
+    CHECK(R.h.ancount == 1, "the linked file, with its own origin");
+    store_free(st);
 }
 
 static void test_errors(void)
@@ -792,10 +844,9 @@ int main(void)
     store_free(st);
     test_hosts();
     test_errors();
+    test_include_paths();
     test_secondary();
     test_million();
-    for (int i = 0; i < nfiles; i++)
-        unlink(files[i]);
-    rmdir(tmpdir);
+    nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     return unit_done();
 }
