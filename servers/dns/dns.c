@@ -24,11 +24,11 @@
 #include "store.h"
 #include "udp.h"
 #include "wire.h"
+#include "xfr.h"
 
 #define TCP_IDLE_SECONDS 10
 #define TCP_MAX_PENDING (64 * 1024)
 #define UDP_MAX_ANSWER 4096
-#define AXFR_MESSAGE 16384
 #define MAX_ACCESS_RULES 256
 
 struct dns_cfg {
@@ -97,12 +97,21 @@ static void log_query(const char *client, const struct dns_query *q, int rcode,
              q->qtype, rcode_name(rcode), ms);
 }
 
+static int transfer_allowed(const struct sockaddr *peer)
+{
+    return cidr_match_any(cfg_now->transfer, cfg_now->n_transfer, peer);
+}
+
 /* Local data first; then, for clients allowed recursion, the upstream
  * servers; REFUSED otherwise, so gale is never an open resolver.
  * Returns 1 when the query went upstream (the answer comes later). */
 static int answer_query(const struct dns_query *q, struct dns_builder *b, const uint8_t *msg,
                         size_t len, const struct fwd_reply *to)
 {
+    if (q->qtype == DNS_T_IXFR && to->udp) {
+        xfr_answer_udp(store, q, transfer_allowed((const struct sockaddr *)&to->peer), b);
+        return 0;
+    }
     if (q->qtype != DNS_T_AXFR && q->qtype != DNS_T_IXFR &&
         store_answer(store, q, b) == STORE_ANSWERED)
         return 0;
@@ -211,75 +220,16 @@ static void tcp_abort(struct gale_conn *c, void *arg)
     tcp_close(arg);
 }
 
-/* AXFR (RFC 5936): the zone in as many messages as it takes, SOA first
- * and last, each message framed like any other TCP answer. */
-struct axfr_ctx {
-    struct bufferevent *bev;
-    const struct dns_query *q;
-    struct dns_builder b;
-    uint8_t buf[AXFR_MESSAGE + 2];
-    size_t records;
-};
-
-static void axfr_begin(struct axfr_ctx *x)
-{
-    dns_builder_init(&x->b, x->buf + 2, AXFR_MESSAGE);
-    dns_begin_answer(&x->b, x->q, DNS_F_AA, DNS_R_NOERROR);
-}
-
-static void axfr_flush(struct axfr_ctx *x)
-{
-    size_t n = dns_finish(&x->b);
-    x->buf[0] = (uint8_t)(n >> 8);
-    x->buf[1] = (uint8_t)n;
-    bufferevent_write(x->bev, x->buf, n + 2);
-}
-
-static int axfr_record(void *arg, const struct dns_name *owner, uint16_t type, uint32_t ttl,
-                       const uint8_t *rdata, uint16_t rdlen)
-{
-    struct axfr_ctx *x = arg;
-    if (dns_add_rr(&x->b, DNS_S_ANSWER, owner, type, DNS_C_IN, ttl, rdata, rdlen) == 0) {
-        x->records++;
-        return 0;
-    }
-    axfr_flush(x);
-    axfr_begin(x);
-    if (dns_add_rr(&x->b, DNS_S_ANSWER, owner, type, DNS_C_IN, ttl, rdata, rdlen) == -1)
-        return -1;
-    x->records++;
-    return 0;
-}
-
 /* Returns 1 when msg was a transfer request (answered or refused). */
-static int try_axfr(struct tcp_session *t, const uint8_t *msg, size_t len)
+static int try_transfer(struct tcp_session *t, const uint8_t *msg, size_t len)
 {
     struct dns_query q;
     if (dns_parse_query(msg, len, &q) != 0 || q.opcode != DNS_OP_QUERY ||
         (q.qtype != DNS_T_AXFR && q.qtype != DNS_T_IXFR))
         return 0;
-    char zone[1024];
-    if (dns_name_to_text(&q.qname, zone, sizeof zone) < 0)
-        snprintf(zone, sizeof zone, "?");
-    struct axfr_ctx *x = malloc(sizeof *x);
-    if (!x)
-        return 0;
-    x->bev = t->bev;
-    x->q = &q;
-    x->records = 0;
-    axfr_begin(x);
-    const struct sockaddr *peer = (const struct sockaddr *)&t->conn->peer_addr;
-    if (!cidr_match_any(cfg_now->transfer, cfg_now->n_transfer, peer)) {
-        x->b.hdr.flags = (uint16_t)((x->b.hdr.flags & ~0xF & ~DNS_F_AA) | DNS_R_REFUSED);
-        log_warnx("event=axfr-refused client=%s zone=\"%s\"", t->conn->peer, zone);
-    } else if (store_axfr(store, &q.qname, axfr_record, x) != 0) {
-        x->b.hdr.flags = (uint16_t)((x->b.hdr.flags & ~0xF & ~DNS_F_AA) | DNS_R_NOTAUTH);
-    } else {
-        log_info("event=axfr client=%s zone=\"%s\" records=%zu", t->conn->peer, zone,
-                 x->records);
-    }
-    axfr_flush(x);   /* IXFR is answered with the whole zone, as RFC 1995 allows */
-    free(x);
+    xfr_answer_tcp(t->bev, store, &q,
+                   transfer_allowed((const struct sockaddr *)&t->conn->peer_addr),
+                   t->conn->peer);
     return 1;
 }
 
@@ -296,7 +246,7 @@ static void on_tcp_read(struct bufferevent *bev, void *arg)
         if (evbuffer_get_length(in) < len + 2)
             return;
         const uint8_t *msg = evbuffer_pullup(in, (ev_ssize_t)len + 2) + 2;
-        if (try_axfr(t, msg, len)) {
+        if (try_transfer(t, msg, len)) {
             evbuffer_drain(in, len + 2);
             continue;
         }

@@ -53,12 +53,6 @@ static void (*on_changed)(void);
 static void schedule(struct secondary *s, uint32_t seconds);
 static void check_now(struct secondary *s);
 
-/* RFC 1982: is a newer than b? */
-static int serial_newer(uint32_t a, uint32_t b)
-{
-    return a != b && (uint32_t)(a - b) < 0x80000000u;
-}
-
 static int parse_spec(const char *spec, struct secondary *s, char *err, size_t errlen)
 {
     const char *slash = strchr(spec, '/');
@@ -272,7 +266,7 @@ static void handle_message(struct secondary *s, const uint8_t *msg, size_t len)
     if (!s->transferring) {                    /* the answer to our SOA query */
         if (h.ancount == 0) {
             failed(s, "the primary has no SOA for the zone");
-        } else if (s->have && !serial_newer(w.soa_serial, s->serial)) {
+        } else if (s->have && !dns_serial_newer(w.soa_serial, s->serial)) {
             log_debug("zone=\"%s\" event=up-to-date serial=%u", s->zone_text, s->serial);
             arm_expiry(s);          /* a successful check counts as a refresh */
             end_attempt(s);

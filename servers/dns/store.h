@@ -20,7 +20,8 @@ void store_free(struct dns_store *st);
 /*
  * Loading (before the store is used).  -1 and err on failure, and then
  * the store is as it was before the call.  A zone file's $INCLUDE may
- * only name files in its own folder; a file and its includes hold at
+ * only name files that resolve inside its own folder or below it (an
+ * absolute path, or one relative to that folder); a file and its includes hold at
  * most 256 MiB.  The zone needs one SOA, at its apex (the origin: from
  * $ORIGIN or the SOA's owner); every record inside it; no CNAME beside
  * other data.  Errors read "file:line: what" where a line is to blame.

@@ -238,6 +238,11 @@ int dns_name_parent(const struct dns_name *n, struct dns_name *out)
  * the labels between target and pointer, and it makes the walk finish
  * by construction; the jump count is a second fence.
  */
+int dns_serial_newer(uint32_t a, uint32_t b)
+{
+    return a != b && (uint32_t)(a - b) < 0x80000000u;
+}
+
 int dns_read_name(const uint8_t *msg, size_t len, size_t *off, struct dns_name *out)
 {
     size_t pos = *off, limit = *off, after = 0, o = 0;
@@ -354,11 +359,29 @@ static int skip_records(const uint8_t *msg, size_t len, size_t *off, unsigned co
     return 0;
 }
 
+/* RFC 1995 3: an IXFR query carries the client's SOA for the zone in its
+ * authority section; its serial says which version the client holds. */
+static int take_ixfr_soa(const uint8_t *msg, size_t len, size_t *off, struct dns_query *q)
+{
+    struct dns_rr_view rr;
+    struct dns_name skip;
+    if (read_rr(msg, len, off, &rr) < 0 || rr.type != DNS_T_SOA ||
+        !dns_name_eq(&rr.owner, &q->qname))
+        return DNS_R_FORMERR;
+    size_t p = rr.rdata_off, end = rr.rdata_off + rr.rdlen;
+    if (dns_read_name(msg, end, &p, &skip) < 0 || dns_read_name(msg, end, &p, &skip) < 0 ||
+        end - p != 20)
+        return DNS_R_FORMERR;
+    q->has_ixfr_serial = 1;
+    q->ixfr_serial = rd32(msg + p);
+    return 0;
+}
+
 /*
- * A plain QUERY carrying answer or authority records is malformed; other
- * opcodes may carry them (NOTIFY's SOA, RFC 1996 3.7), and those are only
- * checked for shape.  Bytes after the last record are ignored: lenient,
- * as a few stacks pad their datagrams.
+ * A plain QUERY carrying answer or authority records is malformed, but
+ * for IXFR's one SOA; other opcodes may carry them (NOTIFY's SOA, RFC
+ * 1996 3.7), and those are only checked for shape.  Bytes after the last
+ * record are ignored: lenient, as a few stacks pad their datagrams.
  */
 int dns_parse_query(const uint8_t *msg, size_t len, struct dns_query *q)
 {
@@ -378,6 +401,12 @@ int dns_parse_query(const uint8_t *msg, size_t len, struct dns_query *q)
         return DNS_R_FORMERR;
     }
     q->question_end = off;
+    if (q->opcode == DNS_OP_QUERY && q->qtype == DNS_T_IXFR && !q->hdr.ancount &&
+        q->hdr.nscount == 1) {
+        if (take_ixfr_soa(msg, len, &off, q) != 0)
+            return DNS_R_FORMERR;
+        return skip_records(msg, len, &off, q->hdr.arcount, q);
+    }
     if (q->opcode == DNS_OP_QUERY && (q->hdr.ancount || q->hdr.nscount))
         return DNS_R_FORMERR;
     if (skip_records(msg, len, &off, (unsigned)q->hdr.ancount + q->hdr.nscount, NULL) != 0)

@@ -61,6 +61,8 @@ struct dns_query {
     uint8_t edns_version;
     int edns_do;                  /* the DO bit */
     size_t question_end;          /* offset just past the question */
+    int has_ixfr_serial;          /* an IXFR with the client's SOA (RFC 1995) */
+    uint32_t ixfr_serial;         /* that SOA's serial */
 };
 
 /* Text <-> name.  "www.example.com." (a trailing dot is optional: names
@@ -81,6 +83,9 @@ int dns_name_is_under(const struct dns_name *n, const struct dns_name *zone);
 int dns_name_concat(const struct dns_name *rel, const struct dns_name *origin, struct dns_name *out);
 /* The name with its first label removed ("a.b." -> "b."); -1 for the root. */
 int dns_name_parent(const struct dns_name *n, struct dns_name *out);
+
+/* RFC 1982 serial number arithmetic: is a newer than b? */
+int dns_serial_newer(uint32_t a, uint32_t b);
 
 /* Reads a possibly compressed name at *off in msg; advances *off past
  * it.  Loop-safe: pointers must point strictly backwards and at most
