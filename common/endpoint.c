@@ -4,6 +4,7 @@
  * "key=value", a backslash escapes the next character.
  */
 #include "endpoint.h"
+#include "opt.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -271,10 +272,30 @@ int endpoint_parse(const char *desc, struct endpoint *ep, char *err, size_t errl
     return -1;
 }
 
+/* The key and certificate an ssl: endpoint names must be readable when
+ * the options are read: a missing one is a command-line mistake. */
+static int check_key_files(const struct endpoint *ep, char *err, size_t errlen)
+{
+    char why[512];
+    if (ep->kind != EP_SSL)
+        return 0;
+    if (opt_check_file(ep->private_key, why, sizeof why) == -1) {
+        snprintf(err, errlen, "privateKey: %s", why);
+        return -1;
+    }
+    if (opt_check_file(ep->cert_key, why, sizeof why) == -1) {
+        snprintf(err, errlen, "certKey: %s", why);
+        return -1;
+    }
+    return 0;
+}
+
 int endpoint_check(const char *desc, char *err, size_t errlen)
 {
     struct endpoint ep;
-    return endpoint_parse(desc, &ep, err, errlen);
+    if (endpoint_parse(desc, &ep, err, errlen) == -1)
+        return -1;
+    return check_key_files(&ep, err, errlen);
 }
 
 void sockaddr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t buflen)

@@ -124,16 +124,38 @@ static int list_add(struct opt_list *l, const char *v)
     return 0;
 }
 
+int opt_check_readable(const char *path, char *err, size_t errlen)
+{
+    if (access(path, R_OK) == -1) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int opt_check_file(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (opt_check_readable(path, err, errlen) == -1)
+        return -1;
+    if (stat(path, &st) == -1) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s is a directory", path);
+        return -1;
+    }
+    return 0;
+}
+
 static int check_path(const struct gale_opt *o, const char *v, char *err, size_t errlen)
 {
     struct stat st;
+    char why[512];
     if (o->type == OPT_FILE) {
-        if (access(v, R_OK) == -1 || stat(v, &st) == -1) {
-            snprintf(err, errlen, "--%s: cannot read %s: %s", o->name, v, strerror(errno));
-            return -1;
-        }
-        if (S_ISDIR(st.st_mode)) {
-            snprintf(err, errlen, "--%s: %s is a directory", o->name, v);
+        if (opt_check_file(v, why, sizeof why) == -1) {
+            snprintf(err, errlen, "--%s: %s", o->name, why);
             return -1;
         }
     } else if (o->type == OPT_DIR) {

@@ -62,6 +62,12 @@ int opt_takes_arg(const struct gale_opt *o);
 int opt_parse_duration(const char *s, double *out);
 int opt_parse_size(const char *s, uint64_t *out);
 
+/* opt_check_fns for options naming files that must be there at start,
+ * so that a missing one is a command-line mistake (exit status 2): a
+ * readable file, not a directory; a readable file or directory. */
+int opt_check_file(const char *path, char *err, size_t errlen);
+int opt_check_readable(const char *path, char *err, size_t errlen);
+
 /* Frees what parsing allocated (the arrays of OPT_LIST options). */
 void opt_free(const struct gale_opt *opts, void *cfg);
 

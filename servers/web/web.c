@@ -154,6 +154,25 @@ static void web_cleanup(void *p)
     accesslog_close();
 }
 
+/* --https without -c or -k reads server.pem, as twistd does: missing, it
+ * is a command-line mistake like any file named there. */
+static int web_check(void *p, char *err, size_t errlen)
+{
+    const struct web_cfg *cfg = p;
+    char why[512];
+    if (!cfg->https)
+        return 0;
+    if (opt_check_file(cfg->certificate, why, sizeof why) == -1) {
+        snprintf(err, errlen, "--certificate: %s", why);
+        return -1;
+    }
+    if (opt_check_file(cfg->privkey, why, sizeof why) == -1) {
+        snprintf(err, errlen, "--privkey: %s", why);
+        return -1;
+    }
+    return 0;
+}
+
 #define W(field) OPT_AT(struct web_cfg, field)
 
 static const struct gale_opt web_opts[] = {
@@ -165,12 +184,13 @@ static const struct gale_opt web_opts[] = {
       .check = endpoint_check },
     { .name = "https", .type = OPT_STRING, .offset = W(https), .metavar = "PORT",
       .help = "also serve HTTPS on PORT with -c and -k", .check = check_port_number },
-    { .name = "certificate", .short_name = 'c', .type = OPT_PATH, .offset = W(certificate),
+    { .name = "certificate", .short_name = 'c', .type = OPT_FILE, .offset = W(certificate),
       .metavar = "FILE", .help = "certificate for --https (PEM)", .def = "server.pem" },
-    { .name = "privkey", .short_name = 'k', .type = OPT_PATH, .offset = W(privkey),
+    { .name = "privkey", .short_name = 'k', .type = OPT_FILE, .offset = W(privkey),
       .metavar = "FILE", .help = "private key for --https (PEM)", .def = "server.pem" },
     { .name = "path", .type = OPT_PATH, .offset = W(path), .metavar = "DIR|FILE",
-      .help = "what to serve: a directory, or one file for every path", .def = "." },
+      .help = "what to serve: a directory, or one file for every path", .def = ".",
+      .check = opt_check_readable },
     { .name = "index", .short_name = 'i', .type = OPT_LIST, .offset = W(index),
       .metavar = "NAME", .help = "index file name to look for (default: index, index.html)" },
     { .name = "mime-type", .short_name = 'm', .type = OPT_STRING, .offset = W(mime_type),
@@ -226,6 +246,7 @@ const struct gale_server gale_server_web = {
         "(*.cgi) and --processor programs, an access log in Combined Log Format.",
     .opts = web_opts,
     .cfg_size = sizeof(struct web_cfg),
+    .check = web_check,
     .start = web_start,
     .reload = web_reload,
     .stop = web_stop,

@@ -293,3 +293,23 @@ PY
     assert_success
     assert_output ok
 }
+
+@test "usage error: a file named on the command line that cannot be read, in every server" {
+    error_setup
+    local gone=$BATS_TEST_TMPDIR/gone
+    usage_error "--hosts-file: cannot read $gone" dns -p "$PORT" --hosts-file "$gone"
+    usage_error "--bindzone: cannot read $gone" dns -p "$PORT" --bindzone "$gone"
+    usage_error "--bindzone: $BATS_TEST_TMPDIR is a directory" dns -p "$PORT" --bindzone "$BATS_TEST_TMPDIR"
+    usage_error "--resolv-conf: cannot read $gone" dns -p "$PORT" --resolv-conf "$gone"
+    usage_error "--path: cannot read $gone" web -p "$EP" --path "$gone"
+    usage_error "--certificate: cannot read $gone" web -p "$EP" --https 0 -c "$gone"
+    usage_error "--privkey: cannot read $gone" web -p "$EP" --https 0 -k "$gone"
+    # --https without -c reads server.pem from the current folder.
+    usage_error "--certificate: cannot read server.pem" web -p "$EP" --https 0
+    usage_error "privateKey: cannot read $gone" web --listen "ssl:0:privateKey=$gone"
+    usage_error "privateKey: cannot read $gone" pycached -p "ssl:0:privateKey=$gone"
+    usage_error "privateKey: cannot read $gone" portforward -p "ssl:0:privateKey=$gone" -d 1
+    touch "$BATS_TEST_TMPDIR/key.pem"
+    usage_error "certKey: cannot read $gone" socks -p "ssl:0:privateKey=$BATS_TEST_TMPDIR/key.pem:certKey=$gone"
+    usage_error "--users: cannot read $gone" socks --users "$gone"
+}

@@ -5,7 +5,7 @@
  * of endpoint.h: strings not terminated, a port out of range, an ssl
  * endpoint without keys, an error not starting with "bad endpoint '".
  *   clang -g -fsanitize=fuzzer,address -D_GNU_SOURCE -Icommon \
- *       tests/fuzz/fuzz_endpoint.c common/endpoint.c -o fuzz_endpoint
+ *       tests/fuzz/fuzz_endpoint.c -o fuzz_endpoint
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../../common/endpoint.c"
+#include "../../common/opt.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
