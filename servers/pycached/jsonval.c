@@ -35,7 +35,7 @@ struct sink {
     size_t room, n;
 };
 
-/* The parser's position and where its message goes. */
+/* The parser's position and where its message goes (err NULL: nowhere). */
 struct pctx {
     const char *p;
     size_t n, i;
@@ -341,6 +341,8 @@ void json_put_string(struct evbuffer *out, const char *s, size_t n)
 
 static int fail(struct pctx *c, const char *what)
 {
+    if (!c->err)
+        return -1;
     if (c->i >= c->n)
         snprintf(c->err, c->errlen, "invalid JSON: unexpected end of the request");
     else
@@ -561,8 +563,7 @@ int json_parse_request(const char *p, size_t n, struct json_request *r, char *er
 int json_number_value(const char *p, size_t n, double *out)
 {
     char buf[64], *end;
-    char e[64];
-    struct pctx c = { p, n, 0, e, sizeof e };
+    struct pctx c = { p, n, 0, NULL, 0 };    /* only whether it is a number */
     if (n == 0 || n >= sizeof buf || parse_number(&c) || c.i != n)
         return -1;
     memcpy(buf, p, n);
