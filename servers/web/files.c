@@ -11,6 +11,12 @@
  * Entries are reference counted: the cache holds one reference and each
  * response in flight another, so eviction, files_flush() and a changed
  * file never free an entry that is still being sent.
+ *
+ * A hit is never taken on trust: the path is stat()ed again and any
+ * difference in device, inode, size, mtime or ctime (nanoseconds) drops
+ * the entry.  inotify would cost a little less per hit, but it misses a
+ * write through a hard link in an unwatched directory, changes made by
+ * other hosts on a network filesystem, and anything past its watch limit.
  */
 #include "files.h"
 
@@ -28,7 +34,7 @@
 #include "mime.h"
 #include "response.h"
 
-#define CHECK_AFTER_MS 1000          /* a cached entry older than this is stat'ed again */
+#define CHECK_AFTER_MS 1000          /* bytes read sooner than this after a change are compared again */
 #define MAX_BUCKETS (1u << 20)
 #define MAX_CANDIDATES 1024          /* --allow-ignore-ext: "name.*" entries considered */
 #define DIR_TYPE "text/html; charset=utf-8"   /* a directory is served as its listing */
@@ -43,7 +49,7 @@ struct node {
     char *dir_path;                  /* the directory whose contents chose this file (an
                                         index or an ignored extension), else NULL */
     struct stat dir_st;
-    unsigned long long checked_ms;
+    unsigned long long checked_ms;   /* wall clock when e.data was last read or compared */
     struct node *hnext;              /* hash chain */
     struct node *prev, *next;        /* LRU list, most recent first */
 };
@@ -60,10 +66,11 @@ static struct {
     struct node *head, *tail;
 } fs;
 
-static unsigned long long now_ms(void)
+/* The clock file times come from, so the two can be compared. */
+static unsigned long long wall_ms(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
     return (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000;
 }
 
@@ -116,16 +123,18 @@ static void node_free(struct node *n)
     free(n);
 }
 
+static unsigned long long ns_of(const struct timespec *t)
+{
+    return (unsigned long long)t->tv_sec * 1000000000ull + (unsigned long long)t->tv_nsec;
+}
+
+/* The ctime is in the tag because a rewrite that keeps the size and puts
+ * the mtime back (cp -p, rsync, touch -r) changes nothing else. */
 static void set_meta(struct node *n)
 {
     const struct stat *st = &n->e.st;
-    unsigned long mt = (unsigned long)st->st_mtim.tv_sec * 1000000000ul
-                       + (unsigned long)st->st_mtim.tv_nsec;
-    int len = snprintf(n->e.etag, sizeof n->e.etag, "\"%lx-%lx-%lx\"", (unsigned long)st->st_ino,
-                       (unsigned long)st->st_size, mt);
-    if (len < 0 || (size_t)len >= sizeof n->e.etag)   /* huge inode numbers: fold the time */
-        snprintf(n->e.etag, sizeof n->e.etag, "\"%lx-%lx-%x\"", (unsigned long)st->st_ino,
-                 (unsigned long)st->st_size, (unsigned)(mt ^ (mt >> 32)));
+    snprintf(n->e.etag, sizeof n->e.etag, "\"%lx-%lx-%llx-%llx\"", (unsigned long)st->st_ino,
+             (unsigned long)st->st_size, ns_of(&st->st_mtim), ns_of(&st->st_ctim));
     http_date(st->st_mtime, n->e.last_modified, sizeof n->e.last_modified);
     if (n->e.kind == FILE_DIRECTORY)
         n->e.content_type = DIR_TYPE;
@@ -133,26 +142,35 @@ static void set_meta(struct node *n)
         n->e.content_type = mime_type_of(*n->e.rel_path ? n->e.rel_path : n->e.fs_path);
 }
 
-/* The whole file into memory.  A file that shrank meanwhile is served as
- * read; the size mismatch makes the next check replace the entry. */
-static int read_small(struct node *n, int fd)
+/* Up to len bytes from the start of fd: how many, or -1. */
+static ssize_t read_upto(int fd, char *buf, size_t len)
 {
-    size_t size = (size_t)n->e.st.st_size, got = 0;
-    char *buf = malloc(size + 1);
-    if (!buf)
-        return 500;
-    while (got < size) {
-        ssize_t r = pread(fd, buf + got, size - got, (off_t)got);
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = pread(fd, buf + got, len - got, (off_t)got);
         if (r < 0 && errno == EINTR)
             continue;
-        if (r < 0) {
-            free(buf);
-            return 500;
-        }
+        if (r < 0)
+            return -1;
         if (r == 0)
             break;
         got += (size_t)r;
     }
+    return (ssize_t)got;
+}
+
+/* The whole file into memory.  A file that shrank meanwhile is served as
+ * read; the size mismatch makes the next check replace the entry. */
+static int read_small(struct node *n, int fd)
+{
+    unsigned long long read_at = wall_ms();
+    char *buf = malloc((size_t)n->e.st.st_size + 1);
+    ssize_t got = buf ? read_upto(fd, buf, (size_t)n->e.st.st_size) : -1;
+    if (got < 0) {
+        free(buf);
+        return 500;
+    }
+    n->checked_ms = read_at;
     buf[got] = '\0';
     n->e.st.st_size = (off_t)got;
     n->e.data = buf;
@@ -391,12 +409,45 @@ static int stat_changed(const struct stat *a, const struct stat *b)
         || a->st_ctim.tv_sec != b->st_ctim.tv_sec || a->st_ctim.tv_nsec != b->st_ctim.tv_nsec;
 }
 
-static int still_valid(const struct node *n)
+/* The file's bytes are still those held; one more byte is asked for so
+ * that growth shows too. */
+static int same_bytes(struct node *n)
+{
+    size_t size = (size_t)n->e.st.st_size;
+    unsigned long long read_at = wall_ms();
+    int fd = open(n->e.fs_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+    char *buf = fd == -1 ? NULL : malloc(size + 1);
+    ssize_t got = buf ? read_upto(fd, buf, size + 1) : -1;
+    int same = got == (ssize_t)size && memcmp(buf, n->e.data, size) == 0;
+    free(buf);
+    if (fd != -1)
+        close(fd);
+    if (same)
+        n->checked_ms = read_at;
+    return same;
+}
+
+/* A file's times change before a write copies its data, so bytes read
+ * soon after the ctime may predate a write still in progress, and no
+ * later stat would tell.  Such bytes are compared with the file on each
+ * hit until one of those reads comes CHECK_AFTER_MS after the change. */
+static int bytes_settled(struct node *n)
+{
+    const struct timespec *c = &n->e.st.st_ctim;
+    long long changed_ms = (long long)c->tv_sec * 1000 + c->tv_nsec / 1000000;
+    if (!n->e.data || (long long)n->checked_ms - changed_ms >= CHECK_AFTER_MS)
+        return 1;
+    return same_bytes(n);
+}
+
+static int still_valid(struct node *n)
 {
     struct stat st;
     if (stat(n->stat_path, &st) == -1 || stat_changed(&st, &n->e.st))
         return 0;
-    return !n->dir_path || (stat(n->dir_path, &st) == 0 && !stat_changed(&st, &n->dir_st));
+    if (n->dir_path && (stat(n->dir_path, &st) == -1 || stat_changed(&st, &n->dir_st)))
+        return 0;
+    return bytes_settled(n);
 }
 
 static void lru_unlink(struct node *n)
@@ -474,21 +525,15 @@ struct file_entry *files_lookup(const char *rel, int dir_slash, int *status)
         dir_slash = fs.single ? 0 : dir_slash;
     }
     unsigned h = hash_key(rel, dir_slash);
-    unsigned long long now = now_ms();
     struct node *n = cache_find(rel, dir_slash, h);
-    if (n && now - n->checked_ms > CHECK_AFTER_MS) {
-        if (still_valid(n)) {
-            n->checked_ms = now;
-        } else {
-            cache_remove(n);
-            n = NULL;
-        }
+    if (n && !still_valid(n)) {
+        cache_remove(n);
+        n = NULL;
     }
     if (n) {
         lru_unlink(n);
         lru_push(n);
     } else if ((n = lookup_fresh(rel, dir_slash, status))) {
-        n->checked_ms = now;
         cache_insert(n, rel, dir_slash, h);
     } else {
         return NULL;

@@ -4,8 +4,8 @@
  *
  * Containment: the real path (symlinks resolved) of whatever is served
  * must lie inside the real path of --path, unless --follow-symlinks.
- * A cached entry is checked again (stat) when it is older than one
- * second, so a changed file is noticed within a second.
+ * Every hit on a cached entry is checked against the disk first (a
+ * stat), so a changed, replaced or deleted file is noticed at once.
  */
 #ifndef GALE_WEB_FILES_H
 #define GALE_WEB_FILES_H
@@ -35,7 +35,7 @@ struct file_entry {
     char *fs_path;                   /* absolute path on disk */
     char *rel_path;                  /* the path under the root that was found */
     struct stat st;
-    char etag[48];                   /* "\"<inode-hex>-<size-hex>-<mtime-hex>\"" strong */
+    char etag[72];                   /* "\"<inode>-<size>-<mtime ns>-<ctime ns>\"" in hex, strong */
     char last_modified[32];          /* IMF-fixdate */
     const char *content_type;        /* from mime_type_of */
     const char *data;                /* whole contents when size <= small_file, else NULL */

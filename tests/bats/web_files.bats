@@ -269,3 +269,103 @@ PY
     run curl -sS --max-time 5 "http://127.0.0.1:$PORT/a.txt"
     refute_output hello
 }
+
+# --- the file cache: a hit is checked against the disk every time ---------
+
+@test "a file rewritten in place, same size and mtime, is served fresh at once" {
+    printf 'version 1\n' >"$ROOT/f.txt"
+    start_web --path "$ROOT"
+    # One keep-alive connection, all within a fraction of a second: the
+    # bytes, size, inode and mtime (to the nanosecond) stay; only the
+    # contents and the ctime change.
+    run web_py '
+ROOT = os.environ["ROOT"]
+p = os.path.join(ROOT, "f.txt")
+s = connect(PORT)
+f = reader(s)
+def get(extra=b""):
+    s.sendall(b"GET /f.txt HTTP/1.1\r\nHost: x\r\n" + extra + b"\r\n")
+    return read_response(f)
+for _ in range(2):
+    r = get()
+    assert r.status == 200 and r.body == b"version 1\n", (r.status, r.body)
+etag, lm = r.get("etag"), r.get("last-modified")
+before = os.stat(p)
+with open(p, "r+b") as w:
+    w.write(b"version 2\n")
+os.utime(p, ns=(before.st_atime_ns, before.st_mtime_ns))
+after = os.stat(p)
+assert (after.st_ino, after.st_size, after.st_mtime_ns) == \
+    (before.st_ino, before.st_size, before.st_mtime_ns)
+r = get()
+assert r.status == 200 and r.body == b"version 2\n", (r.status, r.body)
+r = get(b"If-None-Match: " + etag.encode() + b"\r\n")
+assert r.status == 200 and r.body == b"version 2\n", (r.status, r.body)
+assert r.get("etag") != etag and r.get("last-modified") == lm, (etag, r.headers)
+print("ok")'
+    assert_success
+    assert_output ok
+}
+
+@test "a file replaced by rename, small or large, is served fresh at once; deleted, 404 at once" {
+    head -c 100000 /dev/urandom >"$ROOT/big.bin"
+    start_web --path "$ROOT"
+    run web_py '
+ROOT = os.environ["ROOT"]
+s = connect(PORT)
+f = reader(s)
+def get(path, extra=b""):
+    s.sendall(b"GET /%s HTTP/1.1\r\nHost: x\r\n%s\r\n" % (path.encode(), extra))
+    return read_response(f)
+for name, new in (("a.txt", b"HELLO\n"), ("big.bin", os.urandom(100000))):
+    p = os.path.join(ROOT, name)
+    old = open(p, "rb").read()
+    assert len(old) == len(new)
+    for _ in range(2):
+        r = get(name)
+        assert r.status == 200 and r.body == old, (name, r.status)
+    etag = r.get("etag")
+    mtime = os.stat(p).st_mtime_ns
+    with open(p + ".tmp", "wb") as w:
+        w.write(new)
+    os.utime(p + ".tmp", ns=(mtime, mtime))
+    os.rename(p + ".tmp", p)
+    r = get(name)
+    assert r.status == 200 and r.body == new, (name, r.status, len(r.body))
+    r = get(name, b"If-None-Match: " + etag.encode() + b"\r\n")
+    assert r.status == 200 and r.body == new, (name, r.status)
+    os.unlink(p)
+    r = get(name)
+    assert r.status == 404, (name, r.status)
+print("ok")'
+    assert_success
+    assert_output ok
+}
+
+@test "a retargeted symlinked directory and a removed index file are seen at once" {
+    mkdir -p "$ROOT/v1" "$ROOT/v2" "$ROOT/site"
+    printf 'one\n' >"$ROOT/v1/x.txt"
+    printf 'two\n' >"$ROOT/v2/x.txt"
+    printf 'index\n' >"$ROOT/site/index.html"
+    ln -s v1 "$ROOT/cur"
+    start_web --path "$ROOT"
+    run web_py '
+ROOT = os.environ["ROOT"]
+s = connect(PORT)
+f = reader(s)
+def get(path):
+    s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path)
+    return read_response(f)
+for _ in range(2):
+    assert get(b"/cur/x.txt").body == b"one\n"
+    assert get(b"/site/").body == b"index\n"
+os.symlink("v2", os.path.join(ROOT, "cur.new"))
+os.rename(os.path.join(ROOT, "cur.new"), os.path.join(ROOT, "cur"))
+assert get(b"/cur/x.txt").body == b"two\n"
+os.unlink(os.path.join(ROOT, "site", "index.html"))
+r = get(b"/site/")
+assert r.status == 200 and b"Index of /site/" in r.body, (r.status, r.body[:200])
+print("ok")'
+    assert_success
+    assert_output ok
+}
