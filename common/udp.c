@@ -17,17 +17,45 @@
 #define BATCH 32
 #define DATAGRAM_MAX 4096   /* larger ones are cut by the kernel and dropped */
 
+/* The replies made while one batch is handled, sent with one sendmmsg. */
+struct udp_out {
+    struct mmsghdr msgs[BATCH];
+    struct iovec iov[BATCH];
+    struct sockaddr_storage peers[BATCH];
+    uint8_t bufs[BATCH][DATAGRAM_MAX];
+    int n;
+};
+
 struct gale_udp {
     int fd;
     struct event *ev;
     udp_datagram_cb cb;
     void *arg;
+    struct udp_out *out;          /* set while a batch is handled */
     struct gale_udp *next;
 };
 
 static struct gale_udp *all;
 static uint8_t bufs[BATCH][DATAGRAM_MAX];
 static struct sockaddr_storage peers[BATCH];
+static struct udp_out batch_out;
+
+/* A datagram the kernel refuses (a bad address) is skipped, so the rest
+ * still go; a full send buffer drops what is left, as sendto would. */
+static void flush_out(struct gale_udp *u, struct udp_out *o)
+{
+    int i = 0;
+    while (i < o->n) {
+        int r = sendmmsg(u->fd, o->msgs + i, (unsigned)(o->n - i), MSG_DONTWAIT);
+        if (r > 0)
+            i += r;
+        else if (r == -1 && (errno == EAGAIN || errno == ENOBUFS))
+            break;
+        else if (r == -1 && errno != EINTR)
+            i++;
+    }
+    o->n = 0;
+}
 
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
@@ -47,17 +75,39 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
             log_warn("recvmmsg");
         return;
     }
+    u->out = &batch_out;
     for (int i = 0; i < n; i++) {
         if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
             continue;
         u->cb(u, bufs[i], msgs[i].msg_len, (struct sockaddr *)&peers[i],
               msgs[i].msg_hdr.msg_namelen, u->arg);
     }
+    flush_out(u, u->out);
+    u->out = NULL;
+}
+
+/* Queued for the batch's one sendmmsg. */
+static void queue_out(struct udp_out *o, const void *data, size_t len,
+                      const struct sockaddr *peer, socklen_t peerlen)
+{
+    int i = o->n++;
+    memcpy(o->bufs[i], data, len);
+    memcpy(&o->peers[i], peer, peerlen);
+    o->iov[i] = (struct iovec){ o->bufs[i], len };
+    o->msgs[i].msg_hdr = (struct msghdr){ .msg_name = &o->peers[i], .msg_namelen = peerlen,
+                                          .msg_iov = &o->iov[i], .msg_iovlen = 1 };
 }
 
 int udp_send(struct gale_udp *u, const void *data, size_t len, const struct sockaddr *peer,
              socklen_t peerlen)
 {
+    struct udp_out *o = u->out;
+    if (o && len <= DATAGRAM_MAX && peerlen <= sizeof o->peers[0]) {
+        if (o->n == BATCH)
+            flush_out(u, o);
+        queue_out(o, data, len, peer, peerlen);
+        return 0;
+    }
     ssize_t n = sendto(u->fd, data, len, MSG_DONTWAIT, peer, peerlen);
     return n == (ssize_t)len ? 0 : -1;
 }
@@ -94,6 +144,14 @@ static int bind_socket(int port, const char *iface, char *err, size_t errlen)
         in->sin_family = AF_INET;
         in->sin_port = htons((uint16_t)port);
         r = inet_pton(AF_INET, iface, &in->sin_addr);
+    }
+    /* As DNS servers do: replies never carry DF, so a forged ICMP "too
+     * big" cannot lower the size they are sent at (RFC 8085 3.2). */
+    int omit = IP_PMTUDISC_OMIT;
+    setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &omit, sizeof omit);
+    if (v6) {
+        omit = IPV6_PMTUDISC_OMIT;
+        setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &omit, sizeof omit);
     }
     if (r != 1) {
         snprintf(err, errlen, "interface '%s' is not an IP address", iface);
