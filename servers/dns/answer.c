@@ -60,7 +60,8 @@ const struct st_zone *st_zone_for(const struct dns_store *st, const struct dns_n
     uint8_t at[SA_LABELS];
     int k = st->n_zones ? sa_labels(n, at) : -1;
 
-    for (int j = 0; j <= k; j++) {
+    /* No zone is deeper than the deepest origin: skip longer suffixes. */
+    for (int j = k > st->zone_labels_max ? k - st->zone_labels_max : 0; j <= k; j++) {
         uint32_t dir = st_find(st, ST_SPACE_ZONES, n->wire + at[j], n->len - at[j]);
         if (dir != ST_NONE)
             return &st->zones[st->nodes[dir].first];

@@ -67,6 +67,7 @@ struct dns_store {
     size_t slots_cap, slots_used;
     struct st_zone *zones;
     size_t n_zones, zones_cap;
+    int zone_labels_max;           /* labels of the deepest zone's origin */
     size_t host_names;
     int building;                  /* a zone is between begin and end */
     struct st_zone pending;

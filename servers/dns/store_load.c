@@ -176,6 +176,8 @@ static int st_zone_enter(struct dns_store *st)
     z->node_end = (uint32_t)st->n_nodes;
     st->nodes[dir].first = (uint32_t)st->n_zones;
     st->zones[st->n_zones++] = *z;
+    if (dns_name_labels(&z->origin) > st->zone_labels_max)
+        st->zone_labels_max = dns_name_labels(&z->origin);
     st->building = 0;
     return 0;
 }

@@ -132,6 +132,10 @@ static int bld_name(struct dns_builder *b, const struct dns_name *n)
     size_t start = b->len;
     if (kn < 0)
         return BLD_BAD;
+    /* Most answers' owner is the question's name, spelled as asked. */
+    if (b->n_comp && b->comp[0].off == DNS_HEADER_LEN && b->len - DNS_HEADER_LEN > n->len &&
+        memcmp(b->buf + DNS_HEADER_LEN, n->wire, n->len) == 0)
+        return bld_u16(b, 0xC000 | DNS_HEADER_LEN);
     for (size_t i = 0; i < b->n_comp; i++) {
         uint16_t p = 0;
         int m = bld_match(b, b->comp[i].off, n, starts, kn, &p);
