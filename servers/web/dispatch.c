@@ -26,10 +26,11 @@ static int has_body(const struct http_request *req)
     return req->chunked || (req->has_length && req->content_length > 0);
 }
 
-/* A request body we will not read would be taken for the next request. */
+/* The session reads and drops a body no script takes, after the
+ * response; but a client waiting for 100 Continue may never send it. */
 int can_keep_alive(const struct http_request *req)
 {
-    return req->keep_alive && !has_body(req);
+    return req->keep_alive && !(has_body(req) && req->expect_continue);
 }
 
 static void error_reply(struct web_session *s, const struct http_request *req, int status,

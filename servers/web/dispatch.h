@@ -7,7 +7,7 @@
 struct web_session;
 
 /* Whether the connection can carry another request after this one: not
- * when it has a body that nobody reads. */
+ * when the client asked for 100 Continue before a body nobody reads. */
 int can_keep_alive(const struct http_request *req);
 
 /* Queues the response (or starts a CGI through session_run_cgi). */

@@ -4,7 +4,10 @@
  * answered in order; a new one is not parsed while the output holds more
  * than OUT_HIGH bytes, so a client that does not read cannot make the
  * server buffer responses.  CGI requests copy their head, read their
- * body into memory (bounded by --max-body), then run.
+ * body into memory (bounded by --max-body), then run.  Any other request
+ * with a body is answered first, then its body is read and dropped
+ * (bounded the same way) before the next request is parsed, so the body
+ * is never taken for a request and the connection lives on.
  */
 #include "session.h"
 
@@ -31,7 +34,7 @@
 #define PIPELINE_BATCH 64         /* requests per wake-up, for fairness */
 #define CHUNK_OUT 16384
 
-enum timer_kind { T_NONE, T_IDLE, T_HEADER, T_CLOSE, T_RESUME };
+enum timer_kind { T_NONE, T_IDLE, T_HEADER, T_BODY, T_CLOSE, T_RESUME };
 
 struct web_session {
     struct gale_conn *conn;
@@ -42,13 +45,16 @@ struct web_session {
     enum timer_kind timer_kind;
     int peer_eof;
     size_t head_len;               /* of the request being handled */
+    /* A request body being read (WS_BODY) or dropped (WS_DISCARD): */
+    int body_chunked;
+    uint64_t body_left;            /* of a Content-Length body */
+    uint64_t body_seen;            /* decoded so far of a chunked body */
+    struct http_chunked chunked;
     /* A CGI request in progress: */
     char *head;
     struct http_request *req;
     struct cgi_target target;
     struct evbuffer *body;
-    uint64_t body_left;
-    struct http_chunked chunked;
     struct cgi_job *cgi;
     struct web_session *prev, *next;
 };
@@ -235,54 +241,104 @@ static void start_cgi(struct web_session *s)
     }
 }
 
-static int body_too_large(struct web_session *s, uint64_t n)
+/* --- request bodies -------------------------------------------------- */
+
+static void begin_body(struct web_session *s, int chunked, uint64_t length)
 {
-    if (n <= s->cfg->web->max_body)
-        return 0;
-    reply_error(s, 413, s->req);
-    free_cgi_request(s);
-    return 1;
+    s->body_chunked = chunked;
+    s->body_left = chunked ? 0 : length;
+    s->body_seen = 0;
+    memset(&s->chunked, 0, sizeof s->chunked);
+    set_timer(s, T_BODY, s->cfg->web->header_timeout);
 }
 
-/* Moves request body bytes from the input; starts the script when the
- * whole body is there. */
-static void pump_body(struct web_session *s)
+/* Takes what the input holds of a Content-Length body: 1 once it is all
+ * taken, else 0. */
+static int take_length(struct web_session *s, struct evbuffer *dst)
 {
     struct evbuffer *in = bufferevent_get_input(s->bev);
-    if (!s->req->chunked) {
-        size_t n = evbuffer_get_length(in);
-        if (n > s->body_left)
-            n = (size_t)s->body_left;
-        evbuffer_remove_buffer(in, s->body, n);
-        s->body_left -= n;
-        if (s->body_left == 0)
-            start_cgi(s);
-        return;
-    }
+    size_t n = evbuffer_get_length(in);
+    if (n > s->body_left)
+        n = (size_t)s->body_left;
+    if (dst)
+        evbuffer_remove_buffer(in, dst, n);
+    else
+        evbuffer_drain(in, n);
+    s->body_left -= n;
+    return s->body_left == 0;
+}
+
+/* Like take_length() for a chunked body; -400 when it is malformed,
+ * -413 once it passes --max-body.  The framing and trailers are left to
+ * the decoder: whatever follows the body stays in the input. */
+static int take_chunked(struct web_session *s, struct evbuffer *dst)
+{
+    struct evbuffer *in = bufferevent_get_input(s->bev);
     char out[CHUNK_OUT];
     for (;;) {
         size_t len = evbuffer_get_length(in), used = 0, made = 0;
         if (len == 0)
-            return;
+            return 0;
         size_t take = len < 65536 ? len : 65536;
         const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)take);
         int r = http_chunked_decode(&s->chunked, p, take, &used, out, sizeof out, &made);
         evbuffer_drain(in, used);
-        evbuffer_add(s->body, out, made);
-        if (r == -1) {
-            reply_error(s, 400, s->req);
-            free_cgi_request(s);
-            return;
-        }
-        if (body_too_large(s, evbuffer_get_length(s->body)))
-            return;
-        if (r == 1) {
-            start_cgi(s);
-            return;
-        }
-        if (used == 0 && made == 0)
-            return;
+        s->body_seen += made;
+        if (dst)
+            evbuffer_add(dst, out, made);
+        if (r == -1)
+            return -400;
+        if (s->body_seen > s->cfg->web->max_body)
+            return -413;
+        if (r == 1 || (used == 0 && made == 0))
+            return r;
     }
+}
+
+/* The body into dst, or dropped without dst: 1 when complete, 0 while
+ * more must come, or a negative status. */
+static int take_body(struct web_session *s, struct evbuffer *dst)
+{
+    return s->body_chunked ? take_chunked(s, dst) : take_length(s, dst);
+}
+
+/* A CGI request's body; the script starts once it is all there. */
+static void pump_body(struct web_session *s)
+{
+    int r = take_body(s, s->body);
+    if (r == 0)
+        return;
+    clear_timer(s);
+    if (r == 1) {
+        start_cgi(s);
+        return;
+    }
+    reply_error(s, -r, s->req);
+    free_cgi_request(s);
+}
+
+/* The body of a request already answered, dropped so that the next
+ * request is read from where it really starts. */
+static void pump_discard(struct web_session *s)
+{
+    int r = take_body(s, NULL);
+    if (r == 0)
+        return;
+    clear_timer(s);
+    if (r == 1) {
+        s->state = WS_HEAD;
+        return;
+    }
+    /* Too late for an error response: the request has had its answer. */
+    log_debug("id=%" PRIu64 " event=body-dropped status=%d", s->conn->id, -r);
+    finish(s);
+}
+
+static void start_discard(struct web_session *s, int chunked, uint64_t length)
+{
+    s->state = WS_DISCARD;
+    begin_body(s, chunked, length);
+    pump_discard(s);
 }
 
 void session_run_cgi(struct web_session *s, const struct http_request *req,
@@ -303,10 +359,7 @@ void session_run_cgi(struct web_session *s, const struct http_request *req,
     http_parse_request(s->head, s->head_len, &s->cfg->limits, s->req);
     s->head_len = 0;
     s->state = WS_BODY;
-    s->body_left = s->req->has_length ? s->req->content_length : 0;
-    memset(&s->chunked, 0, sizeof s->chunked);
-    if (!s->req->chunked && body_too_large(s, s->body_left))
-        return;
+    begin_body(s, s->req->chunked, s->req->has_length ? s->req->content_length : 0);
     if (s->req->expect_continue && s->req->version_minor == 1 &&
         (s->req->chunked || s->body_left > 0))
         evbuffer_add(session_output(s), "HTTP/1.1 100 Continue\r\n\r\n", 25);
@@ -335,12 +388,20 @@ static void parse_one(struct web_session *s, struct evbuffer *in)
         reply_error(s, -r, NULL);
         return;
     }
+    if (req.has_length && req.content_length > s->cfg->web->max_body) {
+        reply_error(s, 413, &req);
+        return;
+    }
+    int chunked = req.chunked;
+    uint64_t length = req.has_length ? req.content_length : 0;
     s->head_len = (size_t)r;
     dispatch_request(s, &req);
-    if (s->head_len) {              /* not taken by a CGI request */
-        evbuffer_drain(in, s->head_len);
-        s->head_len = 0;
-    }
+    if (!s->head_len)
+        return;                     /* a CGI request took the head and its body */
+    evbuffer_drain(in, s->head_len);
+    s->head_len = 0;
+    if (s->state == WS_HEAD && (chunked || length > 0))
+        start_discard(s, chunked, length);
 }
 
 static void process(struct web_session *s)
@@ -370,12 +431,16 @@ static void on_read(struct bufferevent *bev, void *arg)
 {
     struct web_session *s = arg;
     (void)bev;
+    if (s->state == WS_BODY || s->state == WS_DISCARD)
+        set_timer(s, T_BODY, s->cfg->web->header_timeout);   /* between two reads */
+    if (s->state == WS_BODY)
+        pump_body(s);
+    else if (s->state == WS_DISCARD)
+        pump_discard(s);
     if (s->state == WS_HEAD) {
         if (s->timer_kind == T_IDLE)
             clear_timer(s);
         process(s);
-    } else if (s->state == WS_BODY) {
-        pump_body(s);
     } else if (s->state == WS_CGI &&
                evbuffer_get_length(bufferevent_get_input(s->bev)) > s->cfg->limits.max_header_bytes) {
         bufferevent_disable(s->bev, EV_READ);   /* pipelined requests wait in the kernel */
@@ -398,6 +463,7 @@ static void on_write(struct bufferevent *bev, void *arg)
         process(s);
         break;
     case WS_BODY:
+    case WS_DISCARD:
         break;
     }
 }
@@ -425,6 +491,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     s->timer_kind = T_NONE;
     if (kind == T_HEADER) {
         reply_error(s, 408, NULL);
+    } else if (kind == T_BODY && s->state == WS_BODY) {
+        reply_error(s, 408, s->req);
+    } else if (kind == T_BODY) {
+        finish(s);                  /* the answer is out; the rest of the body never came */
     } else if (kind == T_CLOSE || (kind == T_IDLE && s->state == WS_CLOSING)) {
         session_close(s);
     } else if (kind == T_IDLE) {

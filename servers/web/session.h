@@ -1,6 +1,7 @@
 /*
  * One HTTP connection: reading request heads (pipelined requests are
- * answered in order), request bodies for CGI, timeouts, keep-alive.
+ * answered in order), request bodies (for CGI, or read and dropped),
+ * timeouts, keep-alive.
  */
 #ifndef GALE_WEB_SESSION_H
 #define GALE_WEB_SESSION_H
@@ -22,6 +23,7 @@ struct session_cfg {
 enum web_state {
     WS_HEAD,       /* waiting for (the rest of) a request head */
     WS_BODY,       /* reading a request body for a CGI script */
+    WS_DISCARD,    /* dropping the body of a request already answered */
     WS_CGI,        /* a CGI script is answering; input waits */
     WS_CLOSING,    /* the last response is queued; close once it is sent */
 };

@@ -207,6 +207,103 @@ print("ok")'
     assert_output ok
 }
 
+@test "a GET or HEAD with a Content-Length body, pipelined with a GET: both answered, kept alive" {
+    printf 'SMUGGLED\n' >"$ROOT/smuggled.txt"
+    start_web --path "$ROOT"
+    # Each body looks like a request: answering it would show as an extra
+    # response, and a body taken for a head would break the framing.
+    run web_py '
+import time
+inner = b"GET /smuggled.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+for method in (b"GET", b"HEAD"):
+    s = connect(PORT)
+    f = reader(s)
+    s.sendall(method + b" /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s"
+              b"GET /style.css HTTP/1.1\r\nHost: x\r\n\r\n" % (len(inner), inner))
+    r = read_response(f, head=(method == b"HEAD"))
+    assert r.status == 200 and r.body == (b"hello\n" if method == b"GET" else b""), (r.status, r.body)
+    r = read_response(f)
+    assert r.status == 200 and r.body == b"body { color: red }\n", (r.status, r.body)
+    assert f.pending() == b"" and not closed_within(s, 0.5), "closed after the body"
+    s.close()
+# The body in pieces, the next request in the same segment as its end.
+s = connect(PORT)
+f = reader(s)
+s.sendall(b"GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(inner))
+r = read_response(f)
+assert r.status == 200 and r.body == b"hello\n", (r.status, r.body)
+for piece in (inner[:5], inner[5:20], inner[20:] + b"GET /digits HTTP/1.1\r\nHost: x\r\n\r\n"):
+    time.sleep(0.1)
+    s.sendall(piece)
+r = read_response(f)
+assert r.status == 200 and r.body.startswith(b"000102"), (r.status, r.body)
+assert f.pending() == b"" and not closed_within(s, 0.5)
+print("ok")'
+    assert_success
+    assert_output ok
+}
+
+@test "a GET with a chunked body (extensions, trailers), pipelined with a GET: both answered" {
+    printf 'SMUGGLED\n' >"$ROOT/smuggled.txt"
+    start_web --path "$ROOT"
+    run web_py '
+inner = b"GET /smuggled.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+body = (b"5;name=value\r\n" + inner[:5] + b"\r\n"
+        b"%x; quoted=\"a;b\" ;flag\r\n" % (len(inner) - 5) + inner[5:] + b"\r\n"
+        b"0;last\r\nX-Trailer: 0\r\nChecksum: 1\r\n\r\n")
+s = connect(PORT)
+f = reader(s)
+s.sendall(b"GET /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + body +
+          b"GET /style.css HTTP/1.1\r\nHost: x\r\n\r\n"
+          b"HEAD /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+          b"GET /digits HTTP/1.1\r\nHost: x\r\n\r\n")
+r = read_response(f)
+assert r.status == 200 and r.body == b"hello\n", (r.status, r.body)
+r = read_response(f)
+assert r.status == 200 and r.body == b"body { color: red }\n", (r.status, r.body)
+r = read_response(f, head=True)
+assert r.status == 200 and r.get("content-length") == "6", (r.status, r.headers)
+r = read_response(f)
+assert r.status == 200 and r.body.startswith(b"000102"), (r.status, r.body)
+assert f.pending() == b"" and not closed_within(s, 0.5), "closed"
+print("ok")'
+    assert_success
+    assert_output ok
+}
+
+@test "a POST to a file is 405 with Allow; its body is dropped and the connection goes on" {
+    start_web --path "$ROOT"
+    run web_py '
+s = connect(PORT)
+f = reader(s)
+s.sendall(b"POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\n"
+          b"name=value\n"
+          b"PUT /nope HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nbody\r\n0\r\n\r\n"
+          b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+r = read_response(f)
+assert r.status == 405 and r.get("allow") == "GET, HEAD, OPTIONS", (r.status, r.headers)
+r = read_response(f)
+assert r.status in (404, 405), (r.status, r.body)
+r = read_response(f)
+assert r.status == 200 and r.body == b"hello\n", (r.status, r.body)
+assert f.pending() == b"" and not closed_within(s, 0.5), "closed"
+print("ok")'
+    assert_success
+    assert_output ok
+}
+
+@test "a body sent with Expect: 100-continue to a file: no 100, and Connection: close" {
+    start_web --path "$ROOT"
+    # The client may never send a body it was not asked for, so the
+    # server cannot wait for it to find the next request.
+    run rawhttp 'GET /a.txt HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n'
+    assert_success
+    assert_line 'status=200'
+    assert_line 'header connection: close'
+    assert_line "body=b'hello\\n'"
+    assert_line 'closed=yes'
+}
+
 @test "a changed file is served fresh, with a new ETag" {
     start_web --path "$ROOT"
     etag=$(web_head /a.txt | sed -n 's/^ETag: //p')

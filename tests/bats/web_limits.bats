@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # gale web, end to end: limits and timeouts.  Over-long request lines
-# and heads, too many fields, a client that trickles its head, an idle
-# keep-alive connection, and a client that stops reading a big file.
+# and heads, too many fields, a client that trickles its head, bodies
+# over --max-body or never finished, an idle keep-alive connection, and a
+# client that stops reading a big file.
 # Clients are python3 raw sockets (fixtures/web/rawhttp.py); every wait
 # is bounded.
 
@@ -189,6 +190,59 @@ while time.monotonic() - t0 < 10:
         break
     got += len(data)
 assert got < 50 << 20, "the whole file came: no timeout"
+print("ok")'
+    assert_success
+    assert_output ok
+}
+
+@test "a body over --max-body is 413 and ends the connection; one under it is dropped, the next request served" {
+    start_web --path "$ROOT" --max-body 1k
+    run web_py '
+nxt = b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+# Over, by its Content-Length: 413 instead of the file, then the close;
+# the pipelined request is never answered.
+s = connect(PORT)
+f = reader(s)
+s.sendall(b"GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 2048\r\n\r\n" + b"x" * 2048 + nxt)
+r = read_response(f)
+assert r.status == 413 and r.get("connection") == "close", (r.status, r.headers)
+assert f.pending() == b"" and closed_within(s, 3), "not closed after 413"
+# Over, chunked: the file was sent before the body passed the limit;
+# the connection ends there.
+s = connect(PORT)
+f = reader(s)
+s.sendall(b"GET /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+          b"320\r\n" + b"y" * 800 + b"\r\n" + b"320\r\n" + b"y" * 800 + b"\r\n0\r\n\r\n" + nxt)
+r = read_response(f)
+assert r.status == 200 and r.body == b"hello\n", (r.status, r.body)
+assert f.pending() == b"" and closed_within(s, 3), "not closed after a chunked body over the limit"
+# Exactly at the limit, both ways: dropped, and the connection goes on.
+s = connect(PORT)
+f = reader(s)
+s.sendall(b"GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 1024\r\n\r\n" + b"z" * 1024 + nxt +
+          b"GET /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+          b"400\r\n" + b"z" * 1024 + b"\r\n0\r\n\r\n" + nxt)
+for _ in range(4):
+    r = read_response(f)
+    assert r.status == 200 and r.body == b"hello\n", (r.status, r.body)
+assert f.pending() == b"" and not closed_within(s, 0.5), "closed"
+print("ok")'
+    assert_success
+    assert_output ok
+}
+
+@test "a client that stops sending a body is cut off by --header-timeout" {
+    start_web --path "$ROOT" --header-timeout 1
+    run web_py '
+import time
+s = connect(PORT)
+f = reader(s)
+s.sendall(b"GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + b"x" * 10)
+r = read_response(f)
+assert r.status == 200 and r.body == b"hello\n", (r.status, r.body)
+t = time.monotonic()
+assert closed_within(s, 5), "still open"
+assert time.monotonic() - t < 4, time.monotonic() - t
 print("ok")'
     assert_success
     assert_output ok
