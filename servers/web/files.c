@@ -12,11 +12,7 @@
  * response in flight another, so eviction, files_flush() and a changed
  * file never free an entry that is still being sent.
  *
- * A hit is never taken on trust: the path is stat()ed again and any
- * difference in device, inode, size, mtime or ctime (nanoseconds) drops
- * the entry.  inotify would cost a little less per hit, but it misses a
- * write through a hard link in an unwatched directory, changes made by
- * other hosts on a network filesystem, and anything past its watch limit.
+ * A hit is never taken on trust: files_fresh.c checks it against the disk.
  */
 #include "files.h"
 
@@ -31,28 +27,13 @@
 #include <unistd.h>
 #include <event2/buffer.h>
 
+#include "files_node.h"
 #include "mime.h"
 #include "response.h"
 
-#define CHECK_AFTER_MS 1000          /* bytes read sooner than this after a change are compared again */
 #define MAX_BUCKETS (1u << 20)
 #define MAX_CANDIDATES 1024          /* --allow-ignore-ext: "name.*" entries considered */
 #define DIR_TYPE "text/html; charset=utf-8"   /* a directory is served as its listing */
-
-struct node {
-    struct file_entry e;             /* first: files_release() finds the node from it */
-    char *key;                       /* the rel asked for; NULL when not cached */
-    int key_slash;
-    unsigned hash;
-    int cached;
-    char *stat_path;                 /* root/rel unresolved: stat() sees a retargeted symlink */
-    char *dir_path;                  /* the directory whose contents chose this file (an
-                                        index or an ignored extension), else NULL */
-    struct stat dir_st;
-    unsigned long long checked_ms;   /* wall clock when e.data was last read or compared */
-    struct node *hnext;              /* hash chain */
-    struct node *prev, *next;        /* LRU list, most recent first */
-};
 
 static struct {
     char *root;                      /* realpath of --path; NULL before files_init */
@@ -65,14 +46,6 @@ static struct {
     size_t n_buckets, count;
     struct node *head, *tail;
 } fs;
-
-/* The clock file times come from, so the two can be compared. */
-static unsigned long long wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-    return (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000;
-}
 
 static unsigned hash_key(const char *rel, int slash)
 {
@@ -142,30 +115,13 @@ static void set_meta(struct node *n)
         n->e.content_type = mime_type_of(*n->e.rel_path ? n->e.rel_path : n->e.fs_path);
 }
 
-/* Up to len bytes from the start of fd: how many, or -1. */
-static ssize_t read_upto(int fd, char *buf, size_t len)
-{
-    size_t got = 0;
-    while (got < len) {
-        ssize_t r = pread(fd, buf + got, len - got, (off_t)got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    return (ssize_t)got;
-}
-
 /* The whole file into memory.  A file that shrank meanwhile is served as
  * read; the size mismatch makes the next check replace the entry. */
 static int read_small(struct node *n, int fd)
 {
-    unsigned long long read_at = wall_ms();
+    unsigned long long read_at = files_wall_ms();
     char *buf = malloc((size_t)n->e.st.st_size + 1);
-    ssize_t got = buf ? read_upto(fd, buf, (size_t)n->e.st.st_size) : -1;
+    ssize_t got = buf ? files_read_upto(fd, buf, (size_t)n->e.st.st_size) : -1;
     if (got < 0) {
         free(buf);
         return 500;
@@ -402,54 +358,6 @@ static struct node *lookup_fresh(const char *rel, int dir_slash, int *status)
     return n;
 }
 
-static int stat_changed(const struct stat *a, const struct stat *b)
-{
-    return a->st_dev != b->st_dev || a->st_ino != b->st_ino || a->st_size != b->st_size
-        || a->st_mtim.tv_sec != b->st_mtim.tv_sec || a->st_mtim.tv_nsec != b->st_mtim.tv_nsec
-        || a->st_ctim.tv_sec != b->st_ctim.tv_sec || a->st_ctim.tv_nsec != b->st_ctim.tv_nsec;
-}
-
-/* The file's bytes are still those held; one more byte is asked for so
- * that growth shows too. */
-static int same_bytes(struct node *n)
-{
-    size_t size = (size_t)n->e.st.st_size;
-    unsigned long long read_at = wall_ms();
-    int fd = open(n->e.fs_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
-    char *buf = fd == -1 ? NULL : malloc(size + 1);
-    ssize_t got = buf ? read_upto(fd, buf, size + 1) : -1;
-    int same = got == (ssize_t)size && memcmp(buf, n->e.data, size) == 0;
-    free(buf);
-    if (fd != -1)
-        close(fd);
-    if (same)
-        n->checked_ms = read_at;
-    return same;
-}
-
-/* A file's times change before a write copies its data, so bytes read
- * soon after the ctime may predate a write still in progress, and no
- * later stat would tell.  Such bytes are compared with the file on each
- * hit until one of those reads comes CHECK_AFTER_MS after the change. */
-static int bytes_settled(struct node *n)
-{
-    const struct timespec *c = &n->e.st.st_ctim;
-    long long changed_ms = (long long)c->tv_sec * 1000 + c->tv_nsec / 1000000;
-    if (!n->e.data || (long long)n->checked_ms - changed_ms >= CHECK_AFTER_MS)
-        return 1;
-    return same_bytes(n);
-}
-
-static int still_valid(struct node *n)
-{
-    struct stat st;
-    if (stat(n->stat_path, &st) == -1 || stat_changed(&st, &n->e.st))
-        return 0;
-    if (n->dir_path && (stat(n->dir_path, &st) == -1 || stat_changed(&st, &n->dir_st)))
-        return 0;
-    return bytes_settled(n);
-}
-
 static void lru_unlink(struct node *n)
 {
     if (n->prev)
@@ -526,7 +434,7 @@ struct file_entry *files_lookup(const char *rel, int dir_slash, int *status)
     }
     unsigned h = hash_key(rel, dir_slash);
     struct node *n = cache_find(rel, dir_slash, h);
-    if (n && !still_valid(n)) {
+    if (n && !files_node_fresh(n)) {
         cache_remove(n);
         n = NULL;
     }

@@ -221,7 +221,7 @@ static const struct gale_opt web_opts[] = {
       .help = "most header fields in a request (more: 431)", .def = "100", .min = 1,
       .max = 100 },
     { .name = "max-body", .type = OPT_SIZE, .offset = W(max_body), .metavar = "SIZE",
-      .help = "largest request body for CGI (larger: 413)", .def = "10m" },
+      .help = "largest request body, for CGI or read and dropped (larger: 413)", .def = "10m" },
     { .name = "header-timeout", .type = OPT_DURATION, .offset = W(header_timeout),
       .metavar = "SECONDS", .help = "time a client has to send a whole request head",
       .def = "30" },
