@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 
 #include "unit.h"
+#include "dns_raw.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SLOW_BUILD 1
@@ -69,18 +70,6 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
 {
     (void)sb, (void)flag, (void)ftw;
     return remove(path);
-}
-
-static struct dns_name name(const char *text)
-{
-    struct dns_name n;
-
-    if (dns_name_from_text(text, strlen(text), &n) < 0) {
-        printf("# bad test name '%s'\n", text);
-        n.len = 1;
-        n.wire[0] = 0;
-    }
-    return n;
 }
 
 /* ---- answers, as text ---- */
