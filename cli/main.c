@@ -3,10 +3,12 @@
  * argv[1]), parse global and subcommand options from their tables, and
  * answer --help and --version in one place.
  */
+#include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "gendoc.h"
@@ -108,9 +110,28 @@ static void *parse_server_args(const struct gale_server *s, int argc, char **arg
         print_server_help(s);
         exit(0);
     }
-    if (s->check && s->check(cfg, err, sizeof err) == -1)
-        usage_error(help_cmd, err);
     return cfg;
+}
+
+/* --rundir is entered before anything on disk is looked at, so that every
+ * relative path, in any option, is taken from there; then the files the
+ * options name are checked, then the server's own checks run. */
+static void check_before_run(const struct gale_server *s, void *cfg, struct global_cfg *g)
+{
+    char err[512], help_cmd[128];
+    snprintf(help_cmd, sizeof help_cmd, "gale %s", s->name);
+    if (g->rundir) {
+        if (chdir(g->rundir) == -1) {
+            snprintf(err, sizeof err, "--rundir: cannot change to %s: %s", g->rundir,
+                     strerror(errno));
+            usage_error(help_cmd, err);
+        }
+        g->rundir = NULL;          /* entered: nothing further to do */
+    }
+    if (opt_check_disk(global_opts, g, err, sizeof err) == -1 ||
+        opt_check_disk(s->opts, cfg, err, sizeof err) == -1 ||
+        (s->check && s->check(cfg, err, sizeof err) == -1))
+        usage_error(help_cmd, err);
 }
 
 static const struct gale_server *server_from_argv0(const char *argv0)
@@ -172,5 +193,6 @@ int main(int argc, char **argv)
         free(cfg);
         return 0;
     }
+    check_before_run(s, cfg, &g);
     return run_server(s, cfg, &g);
 }

@@ -103,10 +103,6 @@ static void start_core(const struct global_cfg *g)
 {
     char err[512];
     struct reactor_hooks hooks = { on_reload, on_stop_accepting };
-    if (g->rundir && chdir(g->rundir) == -1) {
-        snprintf(err, sizeof err, "cannot change to %s: %s", g->rundir, strerror(errno));
-        startup_fail(1, err);
-    }
     if (g->pidfile && pidfile_take(g->pidfile, err, sizeof err) == -1)
         startup_fail(1, err);
     if (reactor_init(g->reactor, err, sizeof err) == -1)

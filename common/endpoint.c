@@ -293,6 +293,12 @@ static int check_key_files(const struct endpoint *ep, char *err, size_t errlen)
 int endpoint_check(const char *desc, char *err, size_t errlen)
 {
     struct endpoint ep;
+    return endpoint_parse(desc, &ep, err, errlen);
+}
+
+int endpoint_check_files(const char *desc, char *err, size_t errlen)
+{
+    struct endpoint ep;
     if (endpoint_parse(desc, &ep, err, errlen) == -1)
         return -1;
     return check_key_files(&ep, err, errlen);

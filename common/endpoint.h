@@ -38,8 +38,10 @@ struct endpoint {
 };
 
 int endpoint_parse(const char *desc, struct endpoint *ep, char *err, size_t errlen);
-/* An opt_check_fn for OPT_ENDPOINT options. */
+/* An opt_check_fn for OPT_ENDPOINT options: the description's form. */
 int endpoint_check(const char *desc, char *err, size_t errlen);
+/* Its check_disk: the key and certificate of an ssl: endpoint can be read. */
+int endpoint_check_files(const char *desc, char *err, size_t errlen);
 
 /* "127.0.0.1:8080", "[::1]:53", "/run/x.sock"; IPv4-mapped shown as IPv4. */
 void sockaddr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t buflen);

@@ -149,21 +149,81 @@ int opt_check_file(const char *path, char *err, size_t errlen)
     return 0;
 }
 
-static int check_path(const struct gale_opt *o, const char *v, char *err, size_t errlen)
+int opt_check_new_file(const char *path, char *err, size_t errlen)
 {
     struct stat st;
-    char why[512];
-    if (o->type == OPT_FILE) {
-        if (opt_check_file(v, why, sizeof why) == -1) {
-            snprintf(err, errlen, "--%s: %s", o->name, why);
+    char dir[PATH_MAX];
+    if (strcmp(path, "-") == 0)
+        return 0;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            snprintf(err, errlen, "%s is a directory", path);
             return -1;
         }
-    } else if (o->type == OPT_DIR) {
-        if (stat(v, &st) == -1 || !S_ISDIR(st.st_mode)) {
-            snprintf(err, errlen, "--%s: %s is not a directory", o->name, v);
-            return -1;
-        }
+        return 0;
     }
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "cannot create %s: no folder %s", path, dir);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_dir(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(path, &st) == -1 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s is not a directory", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* One value of o against the disk. */
+static int check_value_disk(const struct gale_opt *o, const char *v, char *err, size_t errlen)
+{
+    char why[512];
+    int r = 0;
+    if (o->type == OPT_FILE)
+        r = opt_check_file(v, why, sizeof why);
+    else if (o->type == OPT_DIR)
+        r = check_dir(v, why, sizeof why);
+    if (r == 0 && o->check_disk)
+        r = o->check_disk(v, why, sizeof why);
+    if (r == -1)
+        snprintf(err, errlen, "--%s: %s", o->name, why);
+    return r;
+}
+
+int opt_check_disk(const struct gale_opt *opts, const void *cfg, char *err, size_t errlen)
+{
+    for (const struct gale_opt *o = opts; o->name; o++) {
+        if (o->type == OPT_LIST) {
+            const struct opt_list *l = (const void *)((const char *)cfg + o->offset);
+            for (size_t i = 0; i < l->n; i++)
+                if (o->check_disk && check_value_disk(o, l->v[i], err, errlen) == -1)
+                    return -1;
+            continue;
+        }
+        if (!opt_takes_arg(o) || (o->type != OPT_FILE && o->type != OPT_DIR && !o->check_disk))
+            continue;
+        const char *v = *(const char *const *)((const char *)cfg + o->offset);
+        /* A default names a file that need not exist until it is used. */
+        if (v && v != o->def && check_value_disk(o, v, err, errlen) == -1)
+            return -1;
+    }
+    return 0;
+}
+
+static int check_path(const struct gale_opt *o, const char *v, char *err, size_t errlen)
+{
     if (*v == '\0') {
         snprintf(err, errlen, "--%s: empty path", o->name);
         return -1;

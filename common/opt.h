@@ -45,7 +45,9 @@ struct gale_opt {
     const char *def;          /* default as text, parsed like argv; NULL for none */
     long min, max;            /* bounds for OPT_INT */
     const char *choices;      /* "text|json" for OPT_CHOICE */
-    opt_check_fn check;       /* optional */
+    opt_check_fn check;       /* the value's form, when it is read; optional */
+    opt_check_fn check_disk;  /* what it names on disk, once every option is read
+                                 and --rundir entered (opt_check_disk); optional */
 };
 
 #define OPT_AT(type, field) offsetof(type, field)
@@ -62,11 +64,19 @@ int opt_takes_arg(const struct gale_opt *o);
 int opt_parse_duration(const char *s, double *out);
 int opt_parse_size(const char *s, uint64_t *out);
 
-/* opt_check_fns for options naming files that must be there at start,
- * so that a missing one is a command-line mistake (exit status 2): a
- * readable file, not a directory; a readable file or directory. */
+/* opt_check_fns for options naming files, so that one that cannot be used
+ * is a command-line mistake (exit status 2): a readable file, not a
+ * directory; a readable file or directory; a file that may be created
+ * (it is not a directory, and its folder exists; "-" passes). */
 int opt_check_file(const char *path, char *err, size_t errlen);
 int opt_check_readable(const char *path, char *err, size_t errlen);
+int opt_check_new_file(const char *path, char *err, size_t errlen);
+
+/* Once all options are read: OPT_FILE and OPT_DIR values given (not
+ * their defaults) must exist, and every check_disk passes, for each value
+ * of a list.  Relative paths are taken from the current folder, so call
+ * it after entering --rundir.  -1 and a message naming the option. */
+int opt_check_disk(const struct gale_opt *opts, const void *cfg, char *err, size_t errlen);
 
 /* Frees what parsing allocated (the arrays of OPT_LIST options). */
 void opt_free(const struct gale_opt *opts, void *cfg);

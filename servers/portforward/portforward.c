@@ -117,6 +117,15 @@ static int check_forward(const char *s, char *err, size_t errlen)
     return parse_forward(s, &f, err, errlen);
 }
 
+/* The keys of an ssl: listening endpoint can be read. */
+static int check_forward_files(const char *s, char *err, size_t errlen)
+{
+    struct forward f;
+    if (parse_forward(s, &f, err, errlen) == -1)
+        return -1;
+    return endpoint_check_files(f.listen, err, errlen);
+}
+
 static int check_host(const char *s, char *err, size_t errlen)
 {
     if (*s == '\0' || strlen(s) >= HOST_MAX) {
@@ -270,7 +279,8 @@ static void pf_cleanup(void *p)
 static const struct gale_opt pf_opts[] = {
     { .name = "port", .short_name = 'p', .type = OPT_ENDPOINT, .offset = C(port),
       .metavar = "ENDPOINT", .help = "where to listen: a port or an endpoint",
-      .def = default_port, .check = endpoint_check },
+      .def = default_port, .check = endpoint_check,
+      .check_disk = endpoint_check_files },
     { .name = "host", .short_name = 'h', .type = OPT_STRING, .offset = C(host),
       .metavar = "HOST", .help = "the host to forward to", .def = "localhost",
       .check = check_host },
@@ -279,7 +289,7 @@ static const struct gale_opt pf_opts[] = {
       .max = 65535 },
     { .name = "forward", .type = OPT_LIST, .offset = C(forwards),
       .metavar = "ENDPOINT=HOST:PORT", .help = "another forward; replaces -p/-h/-d unless -p is given",
-      .check = check_forward },
+      .check = check_forward, .check_disk = check_forward_files },
     { .name = "connect-timeout", .type = OPT_DURATION, .offset = C(connect_timeout),
       .metavar = "SECONDS", .help = "give up on each target address after this long",
       .def = "10" },

@@ -313,3 +313,29 @@ PY
     usage_error "certKey: cannot read $gone" socks -p "ssl:0:privateKey=$BATS_TEST_TMPDIR/key.pem:certKey=$gone"
     usage_error "--users: cannot read $gone" socks --users "$gone"
 }
+
+@test "usage error: a file to write whose folder does not exist, or that is a directory" {
+    error_setup
+    local none=$BATS_TEST_TMPDIR/none/file
+    usage_error "--logfile: cannot create $none: no folder" --logfile "$none" portforward -p "$EP"
+    usage_error "--pidfile: cannot create $none: no folder" portforward -p "$EP" --pidfile "$none"
+    usage_error "--logfile: cannot create $none" web -p "$EP" -l "$none"
+    usage_error "--log: cannot create $none" socks -p "$PORT" -l "$none"
+    usage_error "--snapshot: cannot create $none" pycached -p "$EP" --snapshot "$none"
+    usage_error "--snapshot: $BATS_TEST_TMPDIR is a directory" pycached -p "$EP" --snapshot "$BATS_TEST_TMPDIR"
+    usage_error "--rundir: cannot change to $none" --rundir "$none" portforward -p "$EP"
+}
+
+@test "--rundir: relative paths in every option are taken from it, wherever it is given" {
+    mkdir -p run/zones
+    printf '$ORIGIN rd.test.\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.80\n' >run/zones/rd.zone
+    PORT=$(free_udp_port)
+    start_gale dns -p "$PORT" -i 127.0.0.1 --bindzone zones/rd.zone --rundir run --pidfile gale.pid
+    wait_dns "$PORT"
+    run dig @127.0.0.1 -p "$PORT" +short +time=2 +tries=1 ns.rd.test A
+    assert_output 192.0.2.80
+    [ "$(cat run/gale.pid)" = "$GALE_PID" ]
+    # Without --rundir the same relative name is not there.
+    run --separate-stderr timeout 5 "$GALE" dns -p "$PORT" --bindzone zones/rd.zone
+    assert_failure 2
+}

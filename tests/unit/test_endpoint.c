@@ -173,11 +173,15 @@ static void test_limits(void)
     CHECK(strlen(small) == sizeof small - 1, "the error is truncated, NUL-terminated");
     CHECK(endpoint_check("tcp:80", err, sizeof err) == 0, "endpoint_check accepts 'tcp:80'");
     CHECK(endpoint_check("tcp:x", err, sizeof err) == -1, "endpoint_check refuses 'tcp:x'");
-    CHECK(endpoint_check("ssl:443:privateKey=/nonexistent/k.pem", err, sizeof err) == -1,
-          "endpoint_check refuses a key file that cannot be read");
+    CHECK(endpoint_check("ssl:443:privateKey=/nonexistent/k.pem", err, sizeof err) == 0,
+          "endpoint_check looks at the form only");
+    CHECK(endpoint_check_files("ssl:443:privateKey=/nonexistent/k.pem", err, sizeof err) == -1,
+          "endpoint_check_files refuses a key file that cannot be read");
     CHECK_HAS(err, "privateKey: cannot read /nonexistent/k.pem", "and names it");
-    CHECK(endpoint_check("ssl:443:privateKey=/", err, sizeof err) == -1,
-          "endpoint_check refuses a directory as the key");
+    CHECK(endpoint_check_files("ssl:443:privateKey=/", err, sizeof err) == -1,
+          "endpoint_check_files refuses a directory as the key");
+    CHECK(endpoint_check_files("tcp:x", err, sizeof err) == -1, "and a bad form");
+    CHECK(endpoint_check_files("tcp:80", err, sizeof err) == 0, "tcp:80 has no files");
 }
 
 static void test_format(void)

@@ -21,6 +21,8 @@ struct cfg {
     double duration;
     uint64_t size;
     struct opt_list list;
+    const char *log;
+    struct opt_list zones;
 };
 
 /* A LIST element check: words without spaces. */
@@ -59,6 +61,10 @@ static const struct gale_opt opts[] = {
       .metavar = "ENDPOINT", .help = "an endpoint", .def = "8080", .check = endpoint_check },
     { .name = "word", .type = OPT_LIST, .offset = C(list), .help = "a list",
       .check = no_space },
+    { .name = "log", .type = OPT_PATH, .offset = C(log), .metavar = "FILE", .help = "a log",
+      .check_disk = opt_check_new_file },
+    { .name = "zone", .type = OPT_LIST, .offset = C(zones), .metavar = "FILE", .help = "files",
+      .check_disk = opt_check_file },
     { 0 }
 };
 
@@ -82,6 +88,26 @@ static void refused(const char *name, const char *value)
     char want[64];
     snprintf(want, sizeof want, "--%s", name);
     CHECK(set(name, value) == -1, "--%s refuses '%s'", name, value);
+    CHECK_HAS(err, want, "the error for --%s='%s' names the option", name, value);
+}
+
+/* A fresh cfg with name set to value (none for NULL), checked on disk. */
+static int on_disk(const char *name, const char *value)
+{
+    opt_free(opts, &cfg);
+    memset(&cfg, 0, sizeof cfg);
+    opt_defaults(opts, &cfg, err, sizeof err);
+    if (name && set(name, value) == -1)
+        return -1;
+    err[0] = '\0';
+    return opt_check_disk(opts, &cfg, err, sizeof err);
+}
+
+static void refused_on_disk(const char *name, const char *value)
+{
+    char want[64];
+    snprintf(want, sizeof want, "--%s", name);
+    CHECK(on_disk(name, value) == -1, "--%s refuses '%s' on disk", name, value);
     CHECK_HAS(err, want, "the error for --%s='%s' names the option", name, value);
 }
 
@@ -114,7 +140,7 @@ static void test_simple(void)
 static void test_paths(void)
 {
     char dir[] = "/tmp/gale-test-opt-XXXXXX";
-    char file[64], missing[64];
+    char file[64], missing[64], sub[96];
     CHECK(mkdtemp(dir) != NULL, "made a temporary directory");
     snprintf(file, sizeof file, "%s/readable", dir);
     snprintf(missing, sizeof missing, "%s/missing", dir);
@@ -123,20 +149,32 @@ static void test_paths(void)
     if (f)
         fclose(f);
 
-    CHECK(set("file", file) == 0 && cfg.file == (const char *)file, "FILE takes a readable file");
-    refused("file", missing);
+    CHECK(on_disk("file", file) == 0 && cfg.file == (const char *)file, "FILE takes a readable file");
+    refused_on_disk("file", missing);
     CHECK_HAS(err, "missing", "the FILE error names the file");
-    refused("file", dir);
+    refused_on_disk("file", dir);
     CHECK_HAS(err, "directory", "FILE refuses a directory");
     refused("file", "");
-    CHECK(set("dir", dir) == 0 && cfg.dir == (const char *)dir, "DIR takes a directory");
-    refused("dir", file);
-    refused("dir", missing);
+    CHECK(on_disk(NULL, NULL) == 0, "a FILE's default is not looked for");
+    CHECK(on_disk("dir", dir) == 0 && cfg.dir == (const char *)dir, "DIR takes a directory");
+    refused_on_disk("dir", file);
+    refused_on_disk("dir", missing);
     refused("dir", "");
-    CHECK(set("path", missing) == 0 && cfg.path == (const char *)missing,
+    CHECK(on_disk("path", missing) == 0 && cfg.path == (const char *)missing,
           "PATH takes a path that does not exist yet");
     refused("path", "");
-
+    CHECK(on_disk("log", missing) == 0, "a new file in a folder that exists");
+    CHECK(on_disk("log", file) == 0 && on_disk("log", "-") == 0, "an existing file, and '-'");
+    refused_on_disk("log", dir);
+    CHECK_HAS(err, "is a directory", "a folder is no file to write");
+    snprintf(sub, sizeof sub, "%s/none/x.log", dir);
+    refused_on_disk("log", sub);
+    CHECK_HAS(err, "no folder", "a file in a folder that does not exist");
+    CHECK(on_disk("zone", file) == 0, "a list value passes its check_disk");
+    set("zone", missing);
+    CHECK(opt_check_disk(opts, &cfg, err, sizeof err) == -1, "a second list value fails it");
+    CHECK_HAS(err, "--zone: cannot read", "and is named");
+    opt_free(opts, &cfg);
     unlink(file);
     rmdir(dir);
 }
