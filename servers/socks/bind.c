@@ -44,9 +44,9 @@ struct socks_bind {
 
 /* How long BIND waits for its peer: as long as twelve connect attempts,
  * or two minutes when connects have no timeout of their own. */
-double bind_timeout(void)
+double bind_timeout(const struct socks_cfg *srv)
 {
-    double t = socks_config->connect_timeout * BIND_TIMEOUT_FACTOR;
+    double t = srv->connect_timeout * BIND_TIMEOUT_FACTOR;
     return t > 0 ? t : BIND_TIMEOUT_DEFAULT;
 }
 
@@ -72,7 +72,7 @@ static void add_want(struct socks_bind *b, const struct sockaddr *sa, socklen_t 
 static int peer_wanted(const struct socks_bind *b, const struct sockaddr_storage *peer,
                        socklen_t len)
 {
-    if (!socks_dest_allowed((const struct sockaddr *)peer, len))
+    if (!socks_dest_allowed(b->s->srv, (const struct sockaddr *)peer, len))
         return 0;
     for (size_t i = 0; i < b->n_want; i++)
         if (socks_same_ip((const struct sockaddr *)&b->want[i],
@@ -183,7 +183,8 @@ static void start_listening(struct socks_bind *b)
     socklen_t blen;
     size_t allowed = 0;
     for (size_t i = 0; i < b->n_want; i++)
-        allowed += socks_dest_allowed((struct sockaddr *)&b->want[i], b->want_len[i]) != 0;
+        allowed += socks_dest_allowed(s->srv, (struct sockaddr *)&b->want[i],
+                                      b->want_len[i]) != 0;
     if (b->n_want > 0 && allowed == 0) {
         session_fail(s, SOCKS5_NOT_ALLOWED, socks5_rep_text(SOCKS5_NOT_ALLOWED));
         return;
@@ -234,7 +235,7 @@ void cmd_bind(struct socks_session *s)
     s->bind = b;
     session_set_state(s, ST_BIND_WAIT);
     session_watch_client(s);
-    session_set_timer(s, bind_timeout());
+    session_set_timer(s, bind_timeout(s->srv));
     if (s->dst.atyp == SOCKS_ATYP_NAME) {
         b->query = resolve_host(s->dst.name, s->dst.port, on_resolved, b);
         if (!b->query)

@@ -19,8 +19,7 @@
 
 int dest_filter(const struct sockaddr *sa, socklen_t len, void *arg)
 {
-    (void)arg;
-    return socks_dest_allowed(sa, len);
+    return socks_dest_allowed(arg, sa, len);
 }
 
 static void on_relay_done(const struct relay_stats *st, void *arg)
@@ -46,7 +45,7 @@ void session_relay(struct socks_session *s, int fd)
         return;
     }
     s->to_dest += early;
-    relay_set_idle_timeout(s->relay, socks_config->idle_timeout);
+    relay_set_idle_timeout(s->relay, s->srv->idle_timeout);
 }
 
 static void on_connected(int fd, int err, const char *error, void *arg)
@@ -81,8 +80,9 @@ void cmd_connect(struct socks_session *s)
     char host[SOCKS_NAME_MAX + 1];
     socks_addr_host(&s->dst, host, sizeof host);
     struct connect_opts o = {
-        .timeout = socks_config->connect_timeout,
+        .timeout = s->srv->connect_timeout,
         .filter = dest_filter,
+        .filter_arg = s->srv,
     };
     session_set_state(s, ST_CONNECTING);
     session_watch_client(s);
@@ -102,7 +102,7 @@ void cmd_udp_associate(struct socks_session *s)
         session_fail(s, SOCKS5_CMD_UNSUPPORTED, socks5_rep_text(SOCKS5_CMD_UNSUPPORTED));
         return;
     }
-    s->udp = udp_assoc_open((struct sockaddr *)&local, ll, (struct sockaddr *)&c->peer_addr,
+    s->udp = udp_assoc_open(s->srv, (struct sockaddr *)&local, ll, (struct sockaddr *)&c->peer_addr,
                             c->peer_len, s->dst.port, c->id, err, sizeof err);
     if (!s->udp) {
         log_warnx("id=%" PRIu64 " event=udp-associate error=\"%s\"", c->id, err);

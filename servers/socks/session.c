@@ -29,8 +29,6 @@
 #define CLOSING_TIMEOUT 5.0    /* seconds for a last reply to go out under TLS */
 #define TIMER_MAX 1e7          /* keeps a timeval in range */
 
-static struct socks_session *sessions;   /* every open session, for shutdown */
-
 union socks_msg {
     struct socks4_request s4;
     struct socks5_greeting greeting;
@@ -89,7 +87,7 @@ static void unlink_session(struct socks_session *s)
     if (s->prev)
         s->prev->next = s->next;
     else
-        sessions = s->next;
+        s->srv->sessions = s->next;
     if (s->next)
         s->next->prev = s->prev;
 }
@@ -110,7 +108,7 @@ static void log_record(const struct socks_session *s, const char *outcome)
         .to_client = s->to_client,
         .duration = conn_age(c),
     };
-    socks_log_close(&r);
+    socks_log_close(s->srv, &r);
 }
 
 void session_end(struct socks_session *s, const char *outcome)
@@ -197,7 +195,7 @@ static int start_command(struct socks_session *s, int cmd, const struct socks_ad
     session_set_timer(s, 0);   /* each command bounds its own wait */
     log_debug("id=%" PRIu64 " event=request version=%d command=%s dest=\"%s\"", s->conn->id,
               s->version, command_name(cmd), s->dest_name);
-    if (s->version == 4 && users_configured()) {
+    if (s->version == 4 && users_configured(&s->srv->users_table)) {
         /* SOCKS4 cannot carry a password. */
         session_fail(s, SOCKS5_GENERAL_FAILURE, "authentication failed");
         return -1;
@@ -213,7 +211,8 @@ static int start_command(struct socks_session *s, int cmd, const struct socks_ad
 
 static int on_greeting(struct socks_session *s, const struct socks5_greeting *g)
 {
-    uint8_t want = users_configured() ? SOCKS5_METHOD_USERPASS : SOCKS5_METHOD_NONE;
+    uint8_t want = users_configured(&s->srv->users_table) ? SOCKS5_METHOD_USERPASS
+                                                          : SOCKS5_METHOD_NONE;
     if (!socks5_greeting_offers(g, want))
         return send_pair(s, 5, SOCKS5_METHOD_UNACCEPTABLE, "no acceptable methods");
     if (send_pair(s, 5, want, NULL) == -1)
@@ -249,7 +248,8 @@ static int on_auth(struct socks_session *s, const struct socks5_auth *a)
     explicit_bzero(s->in, sizeof s->in);
     io_watch(&s->io, 0);
     session_set_state(s, ST_S5_VERIFY);
-    s->check = users_verify(a->user, a->ulen, a->pass, a->plen, on_verified, s);
+    s->check = users_verify(&s->srv->users_table, a->user, a->ulen, a->pass, a->plen,
+                            on_verified, s);
     if (!s->check)
         send_pair(s, 1, 1, "general failure");
     return -1;   /* reading resumes once verified */
@@ -440,9 +440,9 @@ static void on_abort(struct gale_conn *c, void *arg)
         session_end(s, s->outcome ? s->outcome : "aborted");
 }
 
-void socks_sessions_stop(void)
+void socks_sessions_stop(struct socks_cfg *srv)
 {
-    struct socks_session *s = sessions, *next;
+    struct socks_session *s = srv->sessions, *next;
     for (; s; s = next) {
         next = s->next;
         if (s->state < ST_CONNECTING)
@@ -452,18 +452,19 @@ void socks_sessions_stop(void)
     }
 }
 
-void socks_session_start(struct gale_conn *c)
+void socks_session_start(struct socks_cfg *srv, struct gale_conn *c)
 {
     struct socks_session *s = calloc(1, sizeof *s);
     if (!s) {
         conn_free(c);
         return;
     }
+    s->srv = srv;
     s->conn = c;
-    s->next = sessions;
-    if (sessions)
-        sessions->prev = s;
-    sessions = s;
+    s->next = srv->sessions;
+    if (srv->sessions)
+        srv->sessions->prev = s;
+    srv->sessions = s;
     c->data = s;
     c->abort = on_abort;
     log_debug("id=%" PRIu64 " event=accept client=%s", c->id, c->peer);
@@ -472,6 +473,6 @@ void socks_session_start(struct gale_conn *c)
         session_end(s, "general failure");
         return;
     }
-    session_set_timer(s, socks_config->handshake_timeout);
+    session_set_timer(s, srv->handshake_timeout);
     io_watch(&s->io, 1);
 }

@@ -77,6 +77,7 @@ enum socks_state {
 };
 
 struct socks_session {
+    struct socks_cfg *srv;           /* the instance serving it */
     struct gale_conn *conn;
     enum socks_state state;
     struct client_io io;
@@ -125,6 +126,6 @@ int dest_filter(const struct sockaddr *sa, socklen_t len, void *arg);
 /* bind.c */
 void cmd_bind(struct socks_session *s);
 void bind_free(struct socks_bind *b);
-double bind_timeout(void);
+double bind_timeout(const struct socks_cfg *srv);
 
 #endif

@@ -24,9 +24,6 @@
 
 #define FIELD_TEXT_MAX 600          /* a name of 255 bytes, each escaped */
 
-const struct socks_cfg *socks_config;
-static struct linefile *connlog;
-
 /* --- options --------------------------------------------------------- */
 
 static int check_user(const char *s, char *err, size_t errlen)
@@ -82,7 +79,7 @@ static int socks_check(void *p, char *err, size_t errlen)
         snprintf(err, errlen, "--handshake-timeout: must be above 0");
         return -1;
     }
-    return users_load(&cfg->users, cfg->users_file, err, errlen);
+    return users_load(&cfg->users_table, &cfg->users, cfg->users_file, err, errlen);
 }
 
 /* -p takes twistd's plain port, listened on at -i; or any endpoint. */
@@ -125,24 +122,24 @@ static int open_to_network(const char *desc)
 
 /* --- access ---------------------------------------------------------- */
 
-int socks_dest_allowed(const struct sockaddr *sa, socklen_t len)
+int socks_dest_allowed(const struct socks_cfg *srv, const struct sockaddr *sa, socklen_t len)
 {
     (void)len;
-    return !cidr_match_any(socks_config->deny_v, socks_config->n_deny, sa);
+    return !cidr_match_any(srv->deny_v, srv->n_deny, sa);
 }
 
 static void on_accept(struct gale_conn *c, void *arg)
 {
-    (void)arg;
-    if (socks_config->n_allow &&
-        !cidr_match_any(socks_config->allow_v, socks_config->n_allow,
+    struct socks_cfg *srv = arg;
+    if (srv->n_allow &&
+        !cidr_match_any(srv->allow_v, srv->n_allow,
                         (const struct sockaddr *)&c->peer_addr)) {
         log_info("id=%" PRIu64 " event=refused client=%s reason=\"not in --allow\"", c->id,
                  c->peer);
         conn_free(c);
         return;
     }
-    socks_session_start(c);
+    socks_session_start(srv, c);
 }
 
 /* --- the connection log ---------------------------------------------- */
@@ -164,7 +161,7 @@ static const char *printable(const char *s, char *buf, size_t len)
     return n ? buf : "-";
 }
 
-void socks_log_close(const struct socks_record *r)
+void socks_log_close(const struct socks_cfg *srv, const struct socks_record *r)
 {
     char dest[FIELD_TEXT_MAX], user[FIELD_TEXT_MAX], userpart[FIELD_TEXT_MAX + 8] = "";
     char line[2048];
@@ -181,7 +178,7 @@ void socks_log_close(const struct socks_record *r)
     if (n < 0)
         return;
     log_info("%s", line);
-    if (connlog) {
+    if (srv->connlog) {
         char stamped[2100], when[32];
         time_t now = time(NULL);
         struct tm tm;
@@ -189,7 +186,7 @@ void socks_log_close(const struct socks_record *r)
         strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
         int m = snprintf(stamped, sizeof stamped, "%s %s", when, line);
         if (m > 0)
-            linefile_write(connlog, stamped, (size_t)m < sizeof stamped ? (size_t)m : sizeof stamped - 1);
+            linefile_write(srv->connlog, stamped, (size_t)m < sizeof stamped ? (size_t)m : sizeof stamped - 1);
     }
 }
 
@@ -199,18 +196,22 @@ static int socks_start(void *p, char *err, size_t errlen)
 {
     struct socks_cfg *cfg = p;
     char desc[EP_VALUE_MAX + 64];
-    socks_config = cfg;
     if (listen_desc(cfg, desc, sizeof desc) == -1) {
         snprintf(err, errlen, "-p: endpoint too long");
         return -1;
     }
-    if (cfg->log_path && !(connlog = linefile_open(cfg->log_path, err, errlen)))
+    if (!(cfg->dgram = malloc(SOCKS_DGRAM_ROOM + SOCKS_DGRAM_MAX))) {
+        snprintf(err, errlen, "out of memory");
         return -1;
-    if (!listener_open(desc, on_accept, NULL, err, errlen))
+    }
+    if (cfg->log_path && !(cfg->connlog = linefile_open(cfg->log_path, err, errlen)))
         return -1;
+    if (!listener_open(desc, on_accept, cfg, err, errlen))
+        return -1;
+    int users = users_configured(&cfg->users_table);
     log_info("event=config endpoint=\"%s\" users=%s deny_dest=%zu allow=%zu", desc,
-             users_configured() ? "yes" : "no", cfg->n_deny, cfg->n_allow);
-    if (open_to_network(desc) && !users_configured())
+             users ? "yes" : "no", cfg->n_deny, cfg->n_allow);
+    if (open_to_network(desc) && !users)
         log_warnx("event=open-proxy endpoint=\"%s\" note=\"no --user or --users: anyone who "
                   "can reach this address may use the proxy\"", desc);
     return 0;
@@ -218,18 +219,17 @@ static int socks_start(void *p, char *err, size_t errlen)
 
 static void socks_stop(void *p)
 {
-    (void)p;
-    socks_sessions_stop();
+    socks_sessions_stop(p);
 }
 
 static void socks_reload(void *p)
 {
     struct socks_cfg *cfg = p;
     char err[512];
-    linefile_reopen(connlog);
+    linefile_reopen(cfg->connlog);
     if (!cfg->users_file)
         return;
-    if (users_reload(&cfg->users, cfg->users_file, err, sizeof err) == -1)
+    if (users_reload(&cfg->users_table, &cfg->users, cfg->users_file, err, sizeof err) == -1)
         log_error("event=reload-failed error=\"%s\" note=\"the users read before stay\"", err);
     else
         log_info("event=users-reloaded file=\"%s\"", cfg->users_file);
@@ -238,9 +238,11 @@ static void socks_reload(void *p)
 static void socks_cleanup(void *p)
 {
     struct socks_cfg *cfg = p;
-    linefile_close(connlog);
-    connlog = NULL;
-    users_free();
+    linefile_close(cfg->connlog);
+    cfg->connlog = NULL;
+    users_free(&cfg->users_table);
+    free(cfg->dgram);
+    cfg->dgram = NULL;
     free(cfg->allow_v);
     free(cfg->deny_v);
 }

@@ -12,8 +12,14 @@
 
 #include "cidr.h"
 #include "opt.h"
+#include "users.h"
 
 struct gale_conn;
+struct linefile;
+struct socks_session;
+
+#define SOCKS_DGRAM_MAX 65535        /* the largest UDP datagram relayed */
+#define SOCKS_DGRAM_ROOM 262         /* room in front for the longest SOCKS5 header */
 
 struct socks_cfg {
     const char *interface;           /* -i, default 127.0.0.1 */
@@ -29,18 +35,20 @@ struct socks_cfg {
     /* filled by check: */
     struct cidr *allow_v, *deny_v;
     size_t n_allow, n_deny;
+    struct socks_users users_table;  /* --user and --users */
+    /* the running instance, made by start: */
+    struct linefile *connlog;        /* -l FILE, or NULL */
+    struct socks_session *sessions;  /* every open session, for shutdown */
+    uint8_t *dgram;                  /* UDP: one datagram at a time, SOCKS_DGRAM_ROOM in front */
 };
 
-/* The running configuration; set by socks.c before any client comes. */
-extern const struct socks_cfg *socks_config;
-
-/* session.c: a client from an allowed address. */
-void socks_session_start(struct gale_conn *c);
+/* session.c: a client from an allowed address, served by the instance srv. */
+void socks_session_start(struct socks_cfg *srv, struct gale_conn *c);
 /* session.c: shutdown has begun; clients still in their handshake go. */
-void socks_sessions_stop(void);
+void socks_sessions_stop(struct socks_cfg *srv);
 
 /* 0 when the destination is refused by --deny-dest. */
-int socks_dest_allowed(const struct sockaddr *sa, socklen_t len);
+int socks_dest_allowed(const struct socks_cfg *srv, const struct sockaddr *sa, socklen_t len);
 
 /* How a connection ended, for its one log line. */
 struct socks_record {
@@ -57,6 +65,6 @@ struct socks_record {
 };
 
 /* Writes the record's line to the core log (info) and to -l FILE. */
-void socks_log_close(const struct socks_record *r);
+void socks_log_close(const struct socks_cfg *srv, const struct socks_record *r);
 
 #endif

@@ -29,8 +29,9 @@
 #include "resolver.h"
 #include "socks.h"
 
-#define DGRAM_MAX 65535
-#define HEADER_ROOM SOCKS5_REPLY_MAX   /* the longest header we put in front */
+#define DGRAM_MAX SOCKS_DGRAM_MAX
+#define HEADER_ROOM SOCKS_DGRAM_ROOM   /* the longest header we put in front */
+_Static_assert(SOCKS_DGRAM_ROOM >= SOCKS5_REPLY_MAX, "room for a SOCKS5 header");
 #define READ_BATCH 32                  /* datagrams per wake-up and side */
 #define PENDING_MAX 8                  /* datagrams waiting for their name */
 #define CACHE_SIZE 8                   /* names remembered */
@@ -52,6 +53,7 @@ struct cached_name {
 };
 
 struct udp_assoc {
+    const struct socks_cfg *srv;       /* its --deny-dest and datagram buffer */
     uint64_t id;
     int cfd, ofd;                      /* client side, outside */
     int ofamily;                       /* IPv6 with IPv4 mapped in, or IPv4 */
@@ -64,9 +66,6 @@ struct udp_assoc {
     struct cached_name cache[CACHE_SIZE];
     size_t cache_next;
 };
-
-/* One datagram at a time on the reactor, with room for a header in front. */
-static uint8_t dgram[HEADER_ROOM + DGRAM_MAX];
 
 static void set_port(struct sockaddr_storage *ss, uint16_t port)
 {
@@ -96,7 +95,7 @@ static void send_out(struct udp_assoc *u, const struct sockaddr_storage *dst, so
     struct sockaddr_storage to;
     socklen_t tl;
     socks_unmap((const struct sockaddr *)dst, dlen, &to, &tl);
-    if (!socks_dest_allowed((struct sockaddr *)&to, tl))
+    if (!socks_dest_allowed(u->srv, (struct sockaddr *)&to, tl))
         return;
     if (to.ss_family == AF_INET && u->ofamily == AF_INET6) {
         /* The dual-stack socket reaches IPv4 as ::ffff:a.b.c.d. */
@@ -155,7 +154,7 @@ static void on_name(const struct resolved_addr *addrs, size_t n, const char *err
     if (n == 0)
         log_debug("id=%" PRIu64 " event=udp-resolve error=\"%s\"", u->id, error ? error : "?");
     for (size_t i = 0; i < n; i++) {
-        if (!socks_dest_allowed((const struct sockaddr *)&addrs[i].sa, addrs[i].len))
+        if (!socks_dest_allowed(p->u->srv, (const struct sockaddr *)&addrs[i].sa, addrs[i].len))
             continue;
         cache_put(u, p->name, &addrs[i]);
         send_out(u, &addrs[i].sa, addrs[i].len, p->data, p->len);
@@ -224,6 +223,7 @@ static void client_datagram(struct udp_assoc *u, const uint8_t *p, size_t n)
 static void on_client_readable(evutil_socket_t fd, short what, void *arg)
 {
     struct udp_assoc *u = arg;
+    uint8_t *dgram = u->srv->dgram;
     (void)what;
     for (int i = 0; i < READ_BATCH; i++) {
         struct sockaddr_storage src;
@@ -239,7 +239,7 @@ static void on_client_readable(evutil_socket_t fd, short what, void *arg)
 static void on_outside_readable(evutil_socket_t fd, short what, void *arg)
 {
     struct udp_assoc *u = arg;
-    uint8_t hdr[HEADER_ROOM];
+    uint8_t hdr[HEADER_ROOM], *dgram = u->srv->dgram;
     (void)what;
     for (int i = 0; i < READ_BATCH; i++) {
         struct sockaddr_storage raw, src;
@@ -249,7 +249,7 @@ static void on_outside_readable(evutil_socket_t fd, short what, void *arg)
         if (n < 0)
             return;
         socks_unmap((struct sockaddr *)&raw, rl, &src, &sl);
-        if (!u->port_known || !socks_dest_allowed((struct sockaddr *)&src, sl))
+        if (!u->port_known || !socks_dest_allowed(u->srv, (struct sockaddr *)&src, sl))
             continue;
         size_t hl = socks5_udp_header_build(hdr, sizeof hdr, (struct sockaddr *)&src, sl);
         uint8_t *start = dgram + HEADER_ROOM - hl;
@@ -300,7 +300,8 @@ static int open_outside(struct udp_assoc *u)
     return u->ofd >= 0 ? 0 : -1;
 }
 
-struct udp_assoc *udp_assoc_open(const struct sockaddr *local, socklen_t local_len,
+struct udp_assoc *udp_assoc_open(const struct socks_cfg *srv,
+                                 const struct sockaddr *local, socklen_t local_len,
                                  const struct sockaddr *client, socklen_t client_len,
                                  uint16_t client_port, uint64_t id, char *err, size_t errlen)
 {
@@ -309,6 +310,7 @@ struct udp_assoc *udp_assoc_open(const struct sockaddr *local, socklen_t local_l
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    u->srv = srv;
     u->id = id;
     u->cfd = u->ofd = -1;
     socks_unmap(client, client_len, &u->client, &u->client_len);

@@ -17,7 +17,10 @@ struct udp_assoc;
  * may send; client_port: the port the client said it sends from, 0 when
  * it did not know (the first datagram's then counts).  NULL and err on
  * failure. */
-struct udp_assoc *udp_assoc_open(const struct sockaddr *local, socklen_t local_len,
+struct socks_cfg;
+
+struct udp_assoc *udp_assoc_open(const struct socks_cfg *srv,
+                                 const struct sockaddr *local, socklen_t local_len,
                                  const struct sockaddr *client, socklen_t client_len,
                                  uint16_t client_port, uint64_t id, char *err, size_t errlen);
 /* Where the client sends its datagrams: for the reply. */

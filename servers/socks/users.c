@@ -16,22 +16,16 @@
 #define FIELD_MAX 255               /* RFC 1929: one length byte each */
 #define LINE_MAX_BYTES 4096
 
-struct user {
+struct socks_user {
     char *name;
     char *secret;                   /* a password, or a crypt(3) hash */
     int hashed;
 };
 
-struct table {
-    struct user *v;
-    size_t n;
-};
-
 /* The helper thread reads the table while a check runs; a reload builds
  * a new one and swaps it in only when no check is running. */
-static struct table table;
-
 struct users_check {
+    const struct socks_users *table;
     char user[FIELD_MAX + 1];
     char pass[FIELD_MAX + 1];
     users_verify_cb cb;
@@ -40,10 +34,10 @@ struct users_check {
     int cancelled;
 };
 
-int users_configured(void) { return table.n > 0; }
+int users_configured(const struct socks_users *t) { return t->n > 0; }
 
 /* "name:secret" into t; -1 and why when malformed. */
-static int add_user(struct table *t, const char *entry, size_t len, char *why, size_t whylen)
+static int add_user(struct socks_users *t, const char *entry, size_t len, char *why, size_t whylen)
 {
     const char *colon = memchr(entry, ':', len);
     if (!colon || colon == entry) {
@@ -55,13 +49,13 @@ static int add_user(struct table *t, const char *entry, size_t len, char *why, s
         snprintf(why, whylen, "the user name and the password must be 1 to %d bytes", FIELD_MAX);
         return -1;
     }
-    struct user *grown = realloc(t->v, (t->n + 1) * sizeof *t->v);
+    struct socks_user *grown = realloc(t->v, (t->n + 1) * sizeof *t->v);
     if (!grown) {
         snprintf(why, whylen, "out of memory");
         return -1;
     }
     t->v = grown;
-    struct user *u = &t->v[t->n];
+    struct socks_user *u = &t->v[t->n];
     u->name = strndup(entry, nlen);
     u->secret = strndup(colon + 1, slen);
     u->hashed = colon[1] == '$';
@@ -75,7 +69,7 @@ static int add_user(struct table *t, const char *entry, size_t len, char *why, s
     return 0;
 }
 
-static int load_file(struct table *t, const char *path, char *err, size_t errlen)
+static int load_file(struct socks_users *t, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "re");
     if (!f) {
@@ -99,17 +93,17 @@ static int load_file(struct table *t, const char *path, char *err, size_t errlen
     return r;
 }
 
-static void free_table(struct table *t)
+static void free_table(struct socks_users *t)
 {
     for (size_t i = 0; i < t->n; i++) {
         free(t->v[i].name);
         free(t->v[i].secret);
     }
     free(t->v);
-    *t = (struct table){ NULL, 0 };
+    *t = (struct socks_users){ NULL, 0 };
 }
 
-static int build(struct table *t, const struct opt_list *inline_users, const char *file,
+static int build(struct socks_users *t, const struct opt_list *inline_users, const char *file,
                  char *err, size_t errlen)
 {
     char why[128];
@@ -123,29 +117,30 @@ static int build(struct table *t, const struct opt_list *inline_users, const cha
     return file ? load_file(t, file, err, errlen) : 0;
 }
 
-int users_load(const struct opt_list *inline_users, const char *file, char *err, size_t errlen)
+int users_load(struct socks_users *t, const struct opt_list *inline_users, const char *file,
+               char *err, size_t errlen)
 {
-    free_table(&table);
-    return build(&table, inline_users, file, err, errlen);
+    free_table(t);
+    return build(t, inline_users, file, err, errlen);
 }
 
-int users_reload(const struct opt_list *inline_users, const char *file, char *err,
-                 size_t errlen)
+int users_reload(struct socks_users *t, const struct opt_list *inline_users, const char *file,
+                 char *err, size_t errlen)
 {
-    struct table fresh = { NULL, 0 };
+    struct socks_users fresh = { NULL, 0 };
     if (build(&fresh, inline_users, file, err, errlen) == -1) {
         free_table(&fresh);
         return -1;
     }
     worker_shutdown();               /* no check may be reading the old table */
-    free_table(&table);
-    table = fresh;
+    free_table(t);
+    *t = fresh;
     return 0;
 }
 
-void users_free(void)
+void users_free(struct socks_users *t)
 {
-    free_table(&table);
+    free_table(t);
 }
 
 /* Compares in time that depends on the lengths only. */
@@ -158,26 +153,27 @@ static int same(const char *a, const char *b)
     return diff == 0;
 }
 
-static const struct user *find(const char *name)
+static const struct socks_user *find(const struct socks_users *t, const char *name)
 {
-    for (size_t i = 0; i < table.n; i++)
-        if (strcmp(table.v[i].name, name) == 0)
-            return &table.v[i];
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->v[i].name, name) == 0)
+            return &t->v[i];
     return NULL;
 }
 
-/* On the helper thread: there is only one, so one crypt_data will do. */
+/* On the helper thread. */
 static void check_password(void *arg)
 {
-    static struct crypt_data data;
     struct users_check *c = arg;
-    const struct user *u = find(c->user);
+    const struct socks_user *u = find(c->table, c->user);
+    struct crypt_data *data;
     if (!u) {
         c->ok = 0;
     } else if (u->hashed) {
-        memset(&data, 0, sizeof data);
-        const char *h = crypt_r(c->pass, u->secret, &data);
+        data = calloc(1, sizeof *data);   /* large: not on the helper's stack */
+        const char *h = data ? crypt_r(c->pass, u->secret, data) : NULL;
         c->ok = h && h[0] != '*' && same(h, u->secret);
+        free(data);
     } else {
         c->ok = same(c->pass, u->secret);
     }
@@ -192,12 +188,13 @@ static void checked(void *arg)
     free(c);
 }
 
-struct users_check *users_verify(const char *user, size_t ulen, const char *pass, size_t plen,
-                                 users_verify_cb cb, void *arg)
+struct users_check *users_verify(const struct socks_users *t, const char *user, size_t ulen,
+                                 const char *pass, size_t plen, users_verify_cb cb, void *arg)
 {
     struct users_check *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
+    c->table = t;
     /* A name or password with a NUL or over the limit matches nobody. */
     if (ulen <= FIELD_MAX && plen <= FIELD_MAX && !memchr(user, '\0', ulen) &&
         !memchr(pass, '\0', plen)) {
