@@ -13,12 +13,10 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "cache.h"
 #include "cidr.h"
 #include "conn.h"
 #include "forward.h"
 #include "log.h"
-#include "resolver.h"
 #include "secondary.h"
 #include "server.h"
 #include "store.h"
@@ -30,6 +28,8 @@
 #define TCP_MAX_PENDING (64 * 1024)
 #define UDP_MAX_ANSWER 4096
 #define MAX_ACCESS_RULES 256
+
+struct dns_server;
 
 struct dns_cfg {
     long port;
@@ -45,17 +45,24 @@ struct dns_cfg {
     size_t n_transfer;
     struct cidr recursion[MAX_ACCESS_RULES];
     size_t n_recursion;
+    struct dns_server *srv;       /* made by start, freed by cleanup */
 };
 
-static struct dns_cfg *cfg_now;
-static struct dns_store *store;
-static struct resolver_upstream *upstream;
-static struct dns_cache *cache;
+/* One running server: every listener, session and timer of it reaches it
+ * through its own argument, so that several can share a process. */
+struct dns_server {
+    const struct dns_cfg *cfg;
+    struct dns_store *store;          /* swapped whole on reload */
+    struct dns_forwarder *fwd;        /* -r; NULL otherwise */
+    struct dns_secondaries *secs;
+    uint8_t tcp_out[65535 + 2];       /* a TCP answer, framed, until it is written */
+};
 
 /* --- loading --------------------------------------------------------- */
 
-static struct dns_store *load_store(const struct dns_cfg *cfg, char *err, size_t errlen)
+static struct dns_store *load_store(const struct dns_server *srv, char *err, size_t errlen)
 {
+    const struct dns_cfg *cfg = srv->cfg;
     struct dns_store *st = store_new();
     if (!st) {
         snprintf(err, errlen, "out of memory");
@@ -67,7 +74,7 @@ static struct dns_store *load_store(const struct dns_cfg *cfg, char *err, size_t
     for (size_t i = 0; i < cfg->hosts_files.n; i++)
         if (store_load_hosts_file(st, cfg->hosts_files.v[i], err, errlen) == -1)
             goto fail;
-    if (secondary_fill(st, err, errlen) == -1)
+    if (secondary_fill(srv->secs, st, err, errlen) == -1)
         goto fail;
     return st;
 fail:
@@ -97,28 +104,29 @@ static void log_query(const char *client, const struct dns_query *q, int rcode,
              q->qtype, rcode_name(rcode), ms);
 }
 
-static int transfer_allowed(const struct sockaddr *peer)
+static int transfer_allowed(const struct dns_server *srv, const struct sockaddr *peer)
 {
-    return cidr_match_any(cfg_now->transfer, cfg_now->n_transfer, peer);
+    return cidr_match_any(srv->cfg->transfer, srv->cfg->n_transfer, peer);
 }
 
 /* Local data first; then, for clients allowed recursion, the upstream
  * servers; REFUSED otherwise, so gale is never an open resolver.
  * Returns 1 when the query went upstream (the answer comes later). */
-static int answer_query(const struct dns_query *q, struct dns_builder *b, const uint8_t *msg,
-                        size_t len, const struct fwd_reply *to)
+static int answer_query(struct dns_server *srv, const struct dns_query *q,
+                        struct dns_builder *b, const uint8_t *msg, size_t len,
+                        const struct fwd_reply *to)
 {
+    const struct sockaddr *peer = (const struct sockaddr *)&to->peer;
     if (q->qtype == DNS_T_IXFR && to->udp) {
-        xfr_answer_udp(store, q, transfer_allowed((const struct sockaddr *)&to->peer), b);
+        xfr_answer_udp(srv->store, q, transfer_allowed(srv, peer), b);
         return 0;
     }
     if (q->qtype != DNS_T_AXFR && q->qtype != DNS_T_IXFR &&
-        store_answer(store, q, b) == STORE_ANSWERED)
+        store_answer(srv->store, q, b) == STORE_ANSWERED)
         return 0;
-    const struct sockaddr *peer = (const struct sockaddr *)&to->peer;
-    if (upstream && q->qtype != DNS_T_AXFR && q->qtype != DNS_T_IXFR &&
-        cidr_match_any(cfg_now->recursion, cfg_now->n_recursion, peer)) {
-        if (forward_start(upstream, msg, len, q, to) == 0)
+    if (srv->fwd && q->qtype != DNS_T_AXFR && q->qtype != DNS_T_IXFR &&
+        cidr_match_any(srv->cfg->recursion, srv->cfg->n_recursion, peer)) {
+        if (forward_start(srv->fwd, msg, len, q, to) == 0)
             return 1;
         dns_begin_answer(b, q, DNS_F_RA, DNS_R_SERVFAIL);
         return 0;
@@ -130,13 +138,14 @@ static int answer_query(const struct dns_query *q, struct dns_builder *b, const 
 /* Builds the answer to msg into out (at most cap bytes).  Returns its
  * length, 0 when it will come later (forwarded), -1 when the message
  * deserves no answer. */
-static ssize_t answer(const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
-                      struct fwd_reply *to, const char *client)
+static ssize_t answer(struct dns_server *srv, const uint8_t *msg, size_t len, uint8_t *out,
+                      size_t cap, struct fwd_reply *to, const char *client)
 {
+    int verbose = srv->cfg->verbose;
     struct dns_query q;
     struct dns_builder b;
     struct timespec t0;
-    if (cfg_now->verbose)
+    if (verbose)
         clock_gettime(CLOCK_MONOTONIC, &t0);
     int r = dns_parse_query(msg, len, &q);
     if (r == -1)
@@ -152,7 +161,7 @@ static ssize_t answer(const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
         dns_begin_answer(&b, &q, 0, r);
     } else if (q.opcode == DNS_OP_NOTIFY) {
         /* RFC 1996: acknowledged only for our secondary zones, from their primary. */
-        int ours = secondary_notify(&q.qname, (const struct sockaddr *)&to->peer);
+        int ours = secondary_notify(srv->secs, &q.qname, (const struct sockaddr *)&to->peer);
         dns_begin_answer(&b, &q, ours ? DNS_F_AA : 0, ours ? DNS_R_NOERROR : DNS_R_REFUSED);
     } else if (q.opcode != DNS_OP_QUERY) {
         dns_begin_answer(&b, &q, 0, DNS_R_NOTIMP);
@@ -160,8 +169,8 @@ static ssize_t answer(const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
         dns_begin_answer(&b, &q, 0, DNS_R_BADVERS & 0xF);   /* RFC 6891 6.1.3 */
     } else {
         dns_begin_answer(&b, &q, 0, DNS_R_NOERROR);
-        if (answer_query(&q, &b, msg, len, to)) {
-            if (cfg_now->verbose)
+        if (answer_query(srv, &q, &b, msg, len, to)) {
+            if (verbose)
                 log_info("event=forward client=%s id=%u", client, q.hdr.id);
             return 0;
         }
@@ -171,7 +180,7 @@ static ssize_t answer(const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
         dns_add_opt(&b, DNS_EDNS_PAYLOAD, 0, q.edns_version > 0 ? DNS_R_BADVERS : 0);
     }
     size_t n = dns_finish(&b);
-    if (cfg_now->verbose && r == 0)
+    if (verbose && r == 0)
         log_query(client, &q, b.hdr.flags & 0xF, &t0);
     return (ssize_t)n;
 }
@@ -179,14 +188,14 @@ static ssize_t answer(const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
 static void on_datagram(struct gale_udp *u, const uint8_t *data, size_t len,
                         const struct sockaddr *peer, socklen_t peerlen, void *arg)
 {
-    static uint8_t out[UDP_MAX_ANSWER];
+    struct dns_server *srv = arg;
+    uint8_t out[UDP_MAX_ANSWER];
     char client[80] = "";
     struct fwd_reply to = { .udp = u, .peerlen = peerlen };
-    (void)arg;
     memcpy(&to.peer, peer, peerlen <= sizeof to.peer ? peerlen : sizeof to.peer);
-    if (cfg_now->verbose)
+    if (srv->cfg->verbose)
         sockaddr_format(peer, peerlen, client, sizeof client);
-    ssize_t n = answer(data, len, out, sizeof out, &to, client);
+    ssize_t n = answer(srv, data, len, out, sizeof out, &to, client);
     if (n > 0)
         udp_send(u, out, (size_t)n, peer, peerlen);
 }
@@ -194,13 +203,15 @@ static void on_datagram(struct gale_udp *u, const uint8_t *data, size_t len,
 /* --- TCP: two-byte length framing, several queries per connection ----- */
 
 struct tcp_session {
+    struct dns_server *srv;
     struct gale_conn *conn;
     struct bufferevent *bev;
 };
 
 static void tcp_close(struct tcp_session *t)
 {
-    forward_drop_tcp(t);
+    if (t->srv->fwd)
+        forward_drop_tcp(t->srv->fwd, t);
     bufferevent_free(t->bev);
     conn_free(t->conn);
     free(t);
@@ -227,8 +238,8 @@ static int try_transfer(struct tcp_session *t, const uint8_t *msg, size_t len)
     if (dns_parse_query(msg, len, &q) != 0 || q.opcode != DNS_OP_QUERY ||
         (q.qtype != DNS_T_AXFR && q.qtype != DNS_T_IXFR))
         return 0;
-    xfr_answer_tcp(t->bev, store, &q,
-                   transfer_allowed((const struct sockaddr *)&t->conn->peer_addr),
+    xfr_answer_tcp(t->bev, t->srv->store, &q,
+                   transfer_allowed(t->srv, (const struct sockaddr *)&t->conn->peer_addr),
                    t->conn->peer);
     return 1;
 }
@@ -237,7 +248,8 @@ static void on_tcp_read(struct bufferevent *bev, void *arg)
 {
     struct tcp_session *t = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
-    static uint8_t out[65535 + 2];
+    uint8_t *out = t->srv->tcp_out;
+    size_t cap = sizeof t->srv->tcp_out;
     for (;;) {
         uint8_t lenbuf[2];
         if (evbuffer_copyout(in, lenbuf, 2) < 2)
@@ -252,7 +264,7 @@ static void on_tcp_read(struct bufferevent *bev, void *arg)
         }
         struct fwd_reply to = { .tcp = t, .peerlen = t->conn->peer_len };
         memcpy(&to.peer, &t->conn->peer_addr, sizeof to.peer);
-        ssize_t n = answer(msg, len, out + 2, sizeof out - 2, &to, t->conn->peer);
+        ssize_t n = answer(t->srv, msg, len, out + 2, cap - 2, &to, t->conn->peer);
         evbuffer_drain(in, len + 2);
         if (n < 0) {
             tcp_close(t);
@@ -287,12 +299,12 @@ static void on_tcp_event(struct bufferevent *bev, short what, void *arg)
 static void on_tcp_accept(struct gale_conn *c, void *arg)
 {
     struct tcp_session *t = calloc(1, sizeof *t);
-    (void)arg;
     if (!t || !(t->bev = conn_bufferevent(c))) {
         free(t);
         conn_free(c);
         return;
     }
+    t->srv = arg;
     t->conn = c;
     c->data = t;
     c->abort = tcp_abort;
@@ -366,77 +378,80 @@ static int tcp_endpoint(const struct dns_cfg *cfg, char *buf, size_t len)
     return (int)n;
 }
 
-/* A secondary zone has a new copy, or expired: rebuild the index. */
-static void secondary_changed(void)
+/* Builds a new index from every file and secondary zone and swaps it in;
+ * on failure the old one keeps serving. */
+static int swap_store(struct dns_server *srv, const char *event)
 {
     char err[512];
-    struct dns_store *fresh = load_store(cfg_now, err, sizeof err);
+    struct dns_store *fresh = load_store(srv, err, sizeof err);
     if (!fresh) {
-        log_error("event=rebuild-failed error=\"%s\" (the old data is still served)", err);
-        return;
+        log_error("event=%s-failed error=\"%s\" (the old data is still served)", event, err);
+        return -1;
     }
-    store_free(store);
-    store = fresh;
+    store_free(srv->store);
+    srv->store = fresh;
+    return 0;
+}
+
+/* A secondary zone has a new copy, or expired. */
+static void secondary_changed(void *arg)
+{
+    swap_store(arg, "rebuild");
 }
 
 static int dns_start(void *p, char *err, size_t errlen)
 {
     struct dns_cfg *cfg = p;
     char ep[256];
-    cfg_now = cfg;
-    for (size_t i = 0; i < cfg->secondaries.n; i++)
-        if (secondary_add(cfg->secondaries.v[i], err, errlen) == -1)
-            return -1;
-    store = load_store(cfg, err, errlen);
-    if (!store)
+    struct dns_server *srv = calloc(1, sizeof *srv);
+    if (!srv || !(srv->secs = secondaries_new())) {
+        free(srv);
+        snprintf(err, errlen, "out of memory");
         return -1;
-    if (cfg->recursive && !(upstream = upstream_open(cfg->resolv_conf, err, errlen)))
-        return -1;
-    if (cfg->recursive && cfg->cache) {
-        if (!(cache = cache_new((size_t)cfg->cache_size))) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-        forward_set_cache(cache);
     }
-    if (!udp_open((int)cfg->port, cfg->interface, on_datagram, NULL, err, errlen))
+    srv->cfg = cfg;
+    cfg->srv = srv;        /* from here on, cleanup frees what start made */
+    for (size_t i = 0; i < cfg->secondaries.n; i++)
+        if (secondary_add(srv->secs, cfg->secondaries.v[i], err, errlen) == -1)
+            return -1;
+    if (!(srv->store = load_store(srv, err, errlen)))
+        return -1;
+    size_t cache_size = cfg->cache ? (size_t)cfg->cache_size : 0;
+    if (cfg->recursive &&
+        !(srv->fwd = forwarder_open(cfg->resolv_conf, cache_size, err, errlen)))
+        return -1;
+    if (!udp_open((int)cfg->port, cfg->interface, on_datagram, srv, err, errlen))
         return -1;
     tcp_endpoint(cfg, ep, sizeof ep);
-    if (!listener_open(ep, on_tcp_accept, NULL, err, errlen))
+    if (!listener_open(ep, on_tcp_accept, srv, err, errlen))
         return -1;
-    log_info("event=loaded zones=%zu host_names=%zu", store_zone_count(store),
-             store_host_names(store));
-    secondary_start(secondary_changed);
+    log_info("event=loaded zones=%zu host_names=%zu", store_zone_count(srv->store),
+             store_host_names(srv->store));
+    secondaries_start(srv->secs, secondary_changed, srv);
     return 0;
 }
 
 static void dns_reload(void *p)
 {
-    char err[512];
-    struct dns_store *fresh = load_store(p, err, sizeof err);
-    if (!fresh) {
-        log_error("event=reload-failed error=\"%s\" (the old data is still served)", err);
-        return;
-    }
-    store_free(store);
-    store = fresh;
-    log_info("event=reloaded zones=%zu host_names=%zu", store_zone_count(store),
-             store_host_names(store));
+    struct dns_server *srv = ((struct dns_cfg *)p)->srv;
+    if (swap_store(srv, "reload") == 0)
+        log_info("event=reloaded zones=%zu host_names=%zu", store_zone_count(srv->store),
+                 store_host_names(srv->store));
 }
 
+/* The listeners are closed by now (the core closes them before cleanup),
+ * and so are the TCP sessions: nothing refers to the instance any more. */
 static void dns_cleanup(void *p)
 {
-    (void)p;
-    secondary_stop_all();
-    forward_cancel_all();
-    forward_set_cache(NULL);
-    cache_free(cache);
-    cache = NULL;
-    if (upstream)
-        upstream_close(upstream);
-    upstream = NULL;
-    store_free(store);
-    store = NULL;
+    struct dns_cfg *cfg = p;
+    struct dns_server *srv = cfg->srv;
+    if (!srv)
+        return;            /* never started (--version, --help-reactors) */
+    secondaries_free(srv->secs);
+    forwarder_close(srv->fwd);
+    store_free(srv->store);
+    free(srv);
+    cfg->srv = NULL;
 }
 
 #define D(field) OPT_AT(struct dns_cfg, field)

@@ -6,6 +6,7 @@
  */
 #include "forward.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,30 +17,48 @@
 #define MAX_PENDING 10000
 
 struct pending {
+    struct dns_forwarder *f;          /* whose list it is on */
     struct forward_query *fq;
     struct dns_query q;
     struct fwd_reply to;
     struct pending *prev, *next;
 };
 
-static struct pending *pendings;
-static size_t n_pending;
-static struct dns_cache *cache;
+struct dns_forwarder {
+    struct resolver_upstream *upstream;
+    struct dns_cache *cache;          /* NULL without -c */
+    struct pending *pendings;
+    size_t n_pending;
+    uint8_t cached[65535];            /* a cached answer on its way out */
+};
 
-void forward_set_cache(struct dns_cache *c)
+struct dns_forwarder *forwarder_open(const char *resolv_conf, size_t cache_size, char *err,
+                                     size_t errlen)
 {
-    cache = c;
+    struct dns_forwarder *f = calloc(1, sizeof *f);
+    if (!f || (cache_size && !(f->cache = cache_new(cache_size)))) {
+        free(f);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (!(f->upstream = upstream_open(resolv_conf, err, errlen))) {
+        cache_free(f->cache);
+        free(f);
+        return NULL;
+    }
+    return f;
 }
 
 static void unlink_pending(struct pending *p)
 {
+    struct dns_forwarder *f = p->f;
     if (p->prev)
         p->prev->next = p->next;
     else
-        pendings = p->next;
+        f->pendings = p->next;
     if (p->next)
         p->next->prev = p->prev;
-    n_pending--;
+    f->n_pending--;
 }
 
 static void deliver(const struct fwd_reply *to, const uint8_t *msg, size_t len)
@@ -84,8 +103,8 @@ static void on_answer(const unsigned char *answer, size_t len, const char *error
             memcpy(copy, answer, len);
             copy[0] = (uint8_t)(p->q.hdr.id >> 8);
             copy[1] = (uint8_t)p->q.hdr.id;
-            if (cache)
-                cache_put(cache, &p->q, copy, len);
+            if (p->f->cache)
+                cache_put(p->f->cache, &p->q, copy, len);
             reply_full(&p->q, &p->to, copy, len);
             free(copy);
         }
@@ -93,38 +112,38 @@ static void on_answer(const unsigned char *answer, size_t len, const char *error
     free(p);
 }
 
-int forward_start(struct resolver_upstream *up, const uint8_t *msg, size_t len,
+int forward_start(struct dns_forwarder *f, const uint8_t *msg, size_t len,
                   const struct dns_query *q, const struct fwd_reply *to)
 {
-    static uint8_t cached[65535];
-    size_t n = cache ? cache_get(cache, q, cached, sizeof cached) : 0;
+    size_t n = f->cache ? cache_get(f->cache, q, f->cached, sizeof f->cached) : 0;
     if (n) {
-        reply_full(q, to, cached, n);
+        reply_full(q, to, f->cached, n);
         return 0;
     }
-    if (n_pending >= MAX_PENDING)
+    if (f->n_pending >= MAX_PENDING)
         return -1;
     struct pending *p = calloc(1, sizeof *p);
     if (!p)
         return -1;
+    p->f = f;
     p->q = *q;
     p->to = *to;
-    p->fq = forward_send(up, msg, len, on_answer, p);
+    p->fq = forward_send(f->upstream, msg, len, on_answer, p);
     if (!p->fq) {
         free(p);
         return -1;
     }
-    p->next = pendings;
-    if (pendings)
-        pendings->prev = p;
-    pendings = p;
-    n_pending++;
+    p->next = f->pendings;
+    if (f->pendings)
+        f->pendings->prev = p;
+    f->pendings = p;
+    f->n_pending++;
     return 0;
 }
 
-void forward_drop_tcp(void *tcp)
+void forward_drop_tcp(struct dns_forwarder *f, void *tcp)
 {
-    for (struct pending *p = pendings, *next; p; p = next) {
+    for (struct pending *p = f->pendings, *next; p; p = next) {
         next = p->next;
         if (p->to.tcp == tcp) {
             forward_cancel(p->fq);
@@ -134,12 +153,17 @@ void forward_drop_tcp(void *tcp)
     }
 }
 
-void forward_cancel_all(void)
+void forwarder_close(struct dns_forwarder *f)
 {
-    while (pendings) {
-        struct pending *p = pendings;
+    if (!f)
+        return;
+    while (f->pendings) {
+        struct pending *p = f->pendings;
         forward_cancel(p->fq);
         unlink_pending(p);
         free(p);
     }
+    upstream_close(f->upstream);
+    cache_free(f->cache);
+    free(f);
 }

@@ -12,7 +12,6 @@
 #include "wire.h"
 
 struct gale_udp;
-struct resolver_upstream;
 
 /* Where the answer goes. */
 struct fwd_reply {
@@ -23,18 +22,23 @@ struct fwd_reply {
     void *tcp;                        /* TCP: the session (dns.c's) */
 };
 
-struct dns_cache;
-/* Answers from c when it holds a fresh one, and keeps upstream answers
- * in it (-c); NULL turns that off. */
-void forward_set_cache(struct dns_cache *c);
+/* One server's forwarding: its upstream channel, its cache (-c) and its
+ * queries waiting for an answer. */
+struct dns_forwarder;
+
+/* Startup: the servers of resolv_conf, and a cache of cache_size answers
+ * (0: no cache).  NULL and err on failure. */
+struct dns_forwarder *forwarder_open(const char *resolv_conf, size_t cache_size, char *err,
+                                     size_t errlen);
+/* Pending queries are dropped without an answer. */
+void forwarder_close(struct dns_forwarder *f);
 
 /* 0 once answered from the cache or sent upstream; -1 when too many are
  * pending (answer SERVFAIL). */
-int forward_start(struct resolver_upstream *up, const uint8_t *msg, size_t len,
+int forward_start(struct dns_forwarder *f, const uint8_t *msg, size_t len,
                   const struct dns_query *q, const struct fwd_reply *to);
 /* The TCP session is closing: its pending answers are dropped. */
-void forward_drop_tcp(void *tcp);
-void forward_cancel_all(void);
+void forward_drop_tcp(struct dns_forwarder *f, void *tcp);
 
 /* Provided by dns.c: write one framed answer on a TCP session. */
 void dns_tcp_send(void *tcp, const uint8_t *msg, size_t len);

@@ -25,6 +25,7 @@
 #define MIN_INTERVAL 5            /* never check more often than this */
 
 struct secondary {
+    struct dns_secondaries *set;  /* the server's, told of new copies */
     char primary[80];
     int port;
     struct dns_name zone;
@@ -46,9 +47,14 @@ struct secondary {
     uint32_t incoming_serial;
 };
 
-static struct secondary *secs[MAX_SECONDARIES];
-static size_t n_secs;
-static void (*on_changed)(void);
+struct dns_secondaries {
+    struct secondary *v[MAX_SECONDARIES];
+    size_t n;
+    void (*changed)(void *arg);
+    void *arg;
+    uint8_t rdata[65535];         /* scratch for one record's rdata as a message is read:
+                                   * too large for the stack */
+};
 
 static void schedule(struct secondary *s, uint32_t seconds);
 static void check_now(struct secondary *s);
@@ -90,9 +96,14 @@ int secondary_check(const char *spec, char *err, size_t errlen)
     return parse_spec(spec, &s, err, errlen);
 }
 
-int secondary_add(const char *spec, char *err, size_t errlen)
+struct dns_secondaries *secondaries_new(void)
 {
-    if (n_secs == MAX_SECONDARIES) {
+    return calloc(1, sizeof(struct dns_secondaries));
+}
+
+int secondary_add(struct dns_secondaries *set, const char *spec, char *err, size_t errlen)
+{
+    if (set->n == MAX_SECONDARIES) {
         snprintf(err, errlen, "--secondary: at most %d zones", MAX_SECONDARIES);
         return -1;
     }
@@ -101,8 +112,15 @@ int secondary_add(const char *spec, char *err, size_t errlen)
         free(s);
         return -1;
     }
-    secs[n_secs++] = s;
+    s->set = set;
+    set->v[set->n++] = s;
     return 0;
+}
+
+static void tell_changed(struct secondary *s)
+{
+    if (s->set->changed)
+        s->set->changed(s->set->arg);
 }
 
 /* --- the connection -------------------------------------------------- */
@@ -195,11 +213,11 @@ static int on_rr(const struct dns_header *h, enum dns_section sec, const struct 
                  void *arg)
 {
     struct walk *w = arg;
-    uint8_t rd[65535];
+    uint8_t *rd = w->s->set->rdata;
     (void)h;
     if (sec != DNS_S_ANSWER || w->done)
         return 0;
-    int n = dns_rdata_expand(w->msg, w->len, rr, rd, sizeof rd);
+    int n = dns_rdata_expand(w->msg, w->len, rr, rd, sizeof w->s->set->rdata);
     if (n < 0)
         return w->bad = 1;
     if (rr->type == DNS_T_SOA) {
@@ -224,8 +242,7 @@ static void expire_zone(evutil_socket_t fd, short what, void *arg)
     (void)fd; (void)what;
     log_warnx("event=zone-expired zone=\"%s\" primary=%s", s->zone_text, s->primary);
     s->have = 0;
-    if (on_changed)
-        on_changed();
+    tell_changed(s);
 }
 
 static void arm_expiry(struct secondary *s)
@@ -249,8 +266,7 @@ static void install_copy(struct secondary *s, const uint8_t *times)
     arm_expiry(s);
     log_info("event=transfer zone=\"%s\" primary=%s serial=%u bytes=%zu", s->zone_text,
              s->primary, s->serial, s->records_len);
-    if (on_changed)
-        on_changed();
+    tell_changed(s);
 }
 
 /* One answer message on the connection. */
@@ -367,11 +383,12 @@ static void check_now(struct secondary *s)
     evtimer_add(s->timer, &deadline);
 }
 
-void secondary_start(void (*changed)(void))
+void secondaries_start(struct dns_secondaries *set, void (*changed)(void *arg), void *arg)
 {
-    on_changed = changed;
-    for (size_t i = 0; i < n_secs; i++) {
-        struct secondary *s = secs[i];
+    set->changed = changed;
+    set->arg = arg;
+    for (size_t i = 0; i < set->n; i++) {
+        struct secondary *s = set->v[i];
         s->timer = evtimer_new(reactor_base(), on_timer, s);
         s->expiry = evtimer_new(reactor_base(), expire_zone, s);
         s->id = (uint16_t)(i * 977u + 1u);
@@ -401,15 +418,17 @@ static int fill_one(struct dns_store *st, struct secondary *s, char *err, size_t
     return store_end_zone(st, err, errlen);
 }
 
-int secondary_fill(struct dns_store *st, char *err, size_t errlen)
+int secondary_fill(const struct dns_secondaries *set, struct dns_store *st, char *err,
+                   size_t errlen)
 {
-    for (size_t i = 0; i < n_secs; i++)
-        if (secs[i]->have && fill_one(st, secs[i], err, errlen) == -1)
+    for (size_t i = 0; i < set->n; i++)
+        if (set->v[i]->have && fill_one(st, set->v[i], err, errlen) == -1)
             return -1;
     return 0;
 }
 
-int secondary_notify(const struct dns_name *zone, const struct sockaddr *peer)
+int secondary_notify(struct dns_secondaries *set, const struct dns_name *zone,
+                     const struct sockaddr *peer)
 {
     char from[INET6_ADDRSTRLEN] = "";
     if (peer->sa_family == AF_INET)
@@ -417,8 +436,8 @@ int secondary_notify(const struct dns_name *zone, const struct sockaddr *peer)
     else if (peer->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, from, sizeof from);
     const char *f = strncmp(from, "::ffff:", 7) == 0 ? from + 7 : from;
-    for (size_t i = 0; i < n_secs; i++) {
-        struct secondary *s = secs[i];
+    for (size_t i = 0; i < set->n; i++) {
+        struct secondary *s = set->v[i];
         if (dns_name_eq(&s->zone, zone) && strcmp(s->primary, f) == 0) {
             log_info("event=notify zone=\"%s\" primary=%s", s->zone_text, s->primary);
             check_now(s);
@@ -428,15 +447,17 @@ int secondary_notify(const struct dns_name *zone, const struct sockaddr *peer)
     return 0;
 }
 
-void secondary_stop_all(void)
+void secondaries_free(struct dns_secondaries *set)
 {
-    for (size_t i = 0; i < n_secs; i++) {
-        struct secondary *s = secs[i];
+    if (!set)
+        return;
+    for (size_t i = 0; i < set->n; i++) {
+        struct secondary *s = set->v[i];
         end_attempt(s);
         if (s->timer) event_free(s->timer);
         if (s->expiry) event_free(s->expiry);
         free(s->records);
         free(s);
     }
-    n_secs = 0;
+    free(set);
 }
