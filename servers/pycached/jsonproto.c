@@ -11,24 +11,22 @@
  * answered and then closed.  A session stops framing while its output
  * holds more than OUT_HIGH bytes and answers at most BATCH requests per
  * wake-up, so a client that does not read, or pipelines a flood, cannot
- * make the server buffer without bound or starve the others.
+ * make the server buffer without bound or starve the others.  The
+ * connection itself (reading, writing, lingering after a last error,
+ * shutdown) is the session layer's (common/session.c).
  */
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
 
 #include "commands.h"
-#include "conn.h"
 #include "jsonval.h"
 #include "log.h"
 #include "pycached.h"
-#include "reactor.h"
+#include "session.h"
 #include "stats.h"
 #include "store.h"
 
@@ -37,40 +35,18 @@
 #define BATCH 64                    /* requests per wake-up, for fairness */
 #define FRAME_SLACK (6 * STORE_KEY_MAX + 4096)   /* an escaped key, names, ttl */
 #define SEND_TIMEOUT 60             /* seconds a reply may wait for the client */
-#define LINGER_SECONDS 2            /* after a last error: time for the client to read it */
-#define LINGER_MAX (16 * 1024 * 1024)   /* input thrown away meanwhile */
 #define ERR_MAX 512
 #define COMMAND_MAX 32              /* longer than any command name */
 
-enum js_state {
-    JS_OPEN,        /* framing and answering requests */
-    JS_CLOSING,     /* the last replies are going out; then close (or linger) */
-    JS_LINGERING,   /* replies sent, our side shut: input is thrown away until the
-                     * client closes, so that closing does not reset the
-                     * connection before it read the error */
-};
-
 struct js_session {
-    struct gale_conn *conn;
-    struct bufferevent *bev;
-    enum js_state state;
-    int peer_eof;                   /* the client will send nothing more */
-    int linger;                     /* in JS_CLOSING: linger once the output is sent */
-    size_t discarded;               /* in JS_LINGERING */
+    struct gale_session *gs;
     struct json_framer fr;
-    struct js_session *prev, *next;
 };
 
-static struct js_session *sessions;
+static struct session_service *service;
 static struct evbuffer *scratch;    /* a command's value, before its reply wraps it */
-static int shutting_down;
 
 static void process(struct js_session *s);
-
-static const char *state_name(enum js_state st)
-{
-    return st == JS_OPEN ? "open" : st == JS_CLOSING ? "closing" : "lingering";
-}
 
 /* The largest request framed: the largest value plus room for the rest. */
 static size_t frame_limit(void)
@@ -79,79 +55,23 @@ static size_t frame_limit(void)
     return max > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)max + FRAME_SLACK;
 }
 
-static int stopping(void)
-{
-    return shutting_down || reactor_stopping();
-}
-
-/* --- life and death -------------------------------------------------- */
-
-static void session_close(struct js_session *s)
-{
-    log_debug("id=%" PRIu64 " event=close state=%s duration=%.3f", s->conn->id,
-              state_name(s->state), conn_age(s->conn));
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        sessions = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    bufferevent_free(s->bev);
-    conn_free(s->conn);
-    stats_conn_close(PROTO_JSON);
-    free(s);
-}
-
-static void on_abort(struct gale_conn *c, void *arg)
-{
-    (void)c;
-    session_close(arg);
-}
-
-/* The output is sent: close, or shut our side and linger (input the
- * client still sends would otherwise make the kernel reset the
- * connection, and the client could lose the reply). */
-static void sent(struct js_session *s)
-{
-    int fd = bufferevent_getfd(s->bev);
-    if (!s->linger || s->peer_eof || fd < 0 || shutdown(fd, SHUT_WR) == -1) {
-        session_close(s);
-        return;
-    }
-    struct timeval tv = { LINGER_SECONDS, 0 };
-    s->state = JS_LINGERING;
-    bufferevent_set_timeouts(s->bev, &tv, NULL);
-    bufferevent_enable(s->bev, EV_READ);
-}
-
-/* Close once the output is sent; now if it already is.  The caller must
- * not touch s afterwards. */
-static void finish(struct js_session *s, int linger)
-{
-    s->state = JS_CLOSING;
-    s->linger = linger;
-    bufferevent_disable(s->bev, EV_READ);
-    if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-        sent(s);
-}
-
 /* --- replies --------------------------------------------------------- */
 
 static void reply_error(struct js_session *s, const char *msg)
 {
-    struct evbuffer *out = bufferevent_get_output(s->bev);
+    struct evbuffer *out = session_output(s->gs);
     size_t before = evbuffer_get_length(out);
     evbuffer_add(out, "{\"status\": \"error\", \"error\": ", 29);
     json_put_string(out, msg, strlen(msg));
     evbuffer_add(out, "}\n", 2);
     pyc_stats.bytes_written += evbuffer_get_length(out) - before;
-    log_debug("id=%" PRIu64 " event=request status=error error=\"%s\"", s->conn->id, msg);
+    log_debug("id=%" PRIu64 " event=request status=error error=\"%s\"", session_id(s->gs), msg);
 }
 
 /* A success; the value, if the command gave one, waits in scratch. */
 static void reply_ok(struct js_session *s, int has_value)
 {
-    struct evbuffer *out = bufferevent_get_output(s->bev);
+    struct evbuffer *out = session_output(s->gs);
     size_t before = evbuffer_get_length(out);
     if (has_value) {
         evbuffer_add(out, "{\"status\": \"ok\", \"value\": ", 26);
@@ -277,138 +197,106 @@ static void take_rest(struct js_session *s, struct evbuffer *in)
 }
 
 /* Nothing complete to answer: wait, or end the session. */
-static void idle(struct js_session *s, struct evbuffer *in)
+static void idle(struct js_session *s)
 {
-    if (s->peer_eof) {
-        take_rest(s, in);
-        finish(s, 0);
-    } else if (stopping()) {
-        finish(s, 0);
+    if (session_peer_closed(s->gs)) {
+        if (session_input_length(s->gs) > 0)
+            take_rest(s, session_input(s->gs));
+        session_finish(s->gs, 0);
+    } else if (session_service_stopping(service)) {
+        session_finish(s->gs, 0);
     }
 }
 
 static void process(struct js_session *s)
 {
-    struct evbuffer *in = bufferevent_get_input(s->bev);
-    struct evbuffer *out = bufferevent_get_output(s->bev);
     for (int i = 0; i < BATCH; i++) {
-        if (evbuffer_get_length(out) >= OUT_HIGH)
-            return;                 /* on_write resumes once it drains */
+        if (session_finishing(s->gs) || session_pending(s->gs) >= OUT_HIGH)
+            return;                 /* on_drained resumes once it is written */
+        if (session_input_length(s->gs) == 0) {
+            idle(s);
+            return;
+        }
+        struct evbuffer *in = session_input(s->gs);
         enum json_frame_status st = scan(s, in);
         if (st == JSON_FRAME_MORE) {
-            idle(s, in);
+            idle(s);
             return;
         }
         if (st == JSON_FRAME_TOO_LARGE) {
             char msg[128];
             snprintf(msg, sizeof msg, "request too large: the limit is %zu bytes", frame_limit());
             reply_error(s, msg);
-            finish(s, 1);
+            session_finish(s->gs, 1);
             return;
         }
         take_frame(s, in);
     }
-    /* More may wait: the replies just queued bring on_write, which goes on. */
+    /* More may wait: once the replies are written, on_drained goes on. */
 }
 
-/* --- bufferevent callbacks ------------------------------------------- */
+/* --- the session's life ---------------------------------------------- */
 
-static void on_read(struct bufferevent *bev, void *arg)
-{
-    struct js_session *s = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    if (s->state == JS_OPEN) {
-        process(s);
-    } else if (s->state == JS_LINGERING) {
-        s->discarded += evbuffer_get_length(in);
-        evbuffer_drain(in, evbuffer_get_length(in));
-        if (s->discarded > LINGER_MAX)
-            session_close(s);
-    }
-}
-
-static void on_write(struct bufferevent *bev, void *arg)
-{
-    struct js_session *s = arg;
-    (void)bev;
-    if (s->state == JS_CLOSING)
-        sent(s);
-    else if (s->state == JS_OPEN)
-        process(s);
-}
-
-static void on_event(struct bufferevent *bev, short what, void *arg)
-{
-    struct js_session *s = arg;
-    (void)bev;
-    if (what & BEV_EVENT_CONNECTED)
-        return;                     /* the TLS handshake is done */
-    if (s->state == JS_LINGERING) {
-        session_close(s);           /* the client closed, or took too long */
-        return;
-    }
-    if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING)) {
-        s->peer_eof = 1;            /* half-closed: answer what was sent, then close */
-        if (s->state == JS_OPEN)
-            process(s);
-        return;
-    }
-    log_debug("id=%" PRIu64 " event=error what=0x%x", s->conn->id, (unsigned)what);
-    session_close(s);
-}
-
-/* --- accepting ------------------------------------------------------- */
-
-static void link_session(struct js_session *s)
-{
-    s->next = sessions;
-    if (sessions)
-        sessions->prev = s;
-    sessions = s;
-}
-
-static void on_accept(struct gale_conn *c, void *arg)
+static int js_open(struct gale_session *gs)
 {
     struct js_session *s = calloc(1, sizeof *s);
-    (void)arg;
-    if (!s || !(s->bev = conn_bufferevent(c))) {
-        free(s);
-        conn_free(c);
-        return;
-    }
-    s->conn = c;
-    c->data = s;
-    c->abort = on_abort;
-    link_session(s);
+    if (!s)
+        return -1;
+    s->gs = gs;
+    session_set_data(gs, s);
     stats_conn_open(PROTO_JSON);
-    log_debug("id=%" PRIu64 " event=accept client=%s", c->id, c->peer);
-    struct timeval wtv = { SEND_TIMEOUT, 0 };
-    bufferevent_set_timeouts(s->bev, NULL, &wtv);
+    log_debug("id=%" PRIu64 " event=accept client=%s", session_id(gs), session_peer(gs));
+    session_set_send_timeout(gs, SEND_TIMEOUT);
     /* Input stops being read beyond one whole request and some more. */
-    bufferevent_setwatermark(s->bev, EV_READ, 0, frame_limit() + IN_SPARE);
-    bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
-    bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+    session_set_input_limit(gs, frame_limit() + IN_SPARE);
+    return 0;
+}
+
+static void js_input(struct gale_session *gs)
+{
+    process(session_data(gs));
 }
 
 /* Shutdown: idle connections go now, busy ones once their requests are
- * answered (process() sees stopping()). */
+ * answered (idle() sees the service stopping). */
+static void js_stop(struct gale_session *gs)
+{
+    if (session_pending(gs) == 0)
+        process(session_data(gs));
+}
+
+static void js_close(struct gale_session *gs, const char *why)
+{
+    struct js_session *s = session_data(gs);
+    char fields[256];
+    session_log_fields(gs, fields, sizeof fields);
+    log_debug("%s event=close why=\"%s\"", fields, why);
+    if (s) {
+        stats_conn_close(PROTO_JSON);
+        free(s);
+    }
+}
+
+static const struct session_proto json_proto = {
+    .on_open = js_open,
+    .on_input = js_input,
+    .on_drained = js_input,
+    .on_eof = js_input,             /* half-closed: answer what was sent, then close */
+    .on_stop = js_stop,
+    .on_close = js_close,
+};
+
 void json_service_stop(void)
 {
-    shutting_down = 1;
-    for (struct js_session *s = sessions, *next; s; s = next) {
-        next = s->next;
-        if (s->state == JS_OPEN && evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-            process(s);
-    }
+    session_service_stop(service);
 }
 
 int json_service_start(const char *endpoint, char *err, size_t errlen)
 {
-    if (!scratch && !(scratch = evbuffer_new())) {
+    if ((!scratch && !(scratch = evbuffer_new())) ||
+        (!service && !(service = session_service_new(&json_proto, NULL)))) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (!listener_open(endpoint, on_accept, NULL, err, errlen))
-        return -1;
-    return 0;
+    return session_service_listen(service, endpoint, err, errlen);
 }

@@ -38,19 +38,19 @@ static void error_reply(struct web_session *s, const struct http_request *req, i
 {
     int ka = can_keep_alive(req) && status < 500;
     int head = req->method == HTTP_HEAD;
-    size_t n = response_error(session_output(s), status, ka, req->version_minor, head, extra);
-    session_responded(s, req, status, head ? 0 : n, ka);
+    size_t n = response_error(web_session_output(s), status, ka, req->version_minor, head, extra);
+    web_session_responded(s, req, status, head ? 0 : n, ka);
 }
 
 static void options_reply(struct web_session *s, const struct http_request *req,
                           const char *allow)
 {
-    struct evbuffer *out = session_output(s);
+    struct evbuffer *out = web_session_output(s);
     int ka = can_keep_alive(req);
     response_start(out, 204);
     evbuffer_add_printf(out, "Allow: %s\r\n", allow);
     response_end_head(out, ka, req->version_minor);
-    session_responded(s, req, 204, 0, ka);
+    web_session_responded(s, req, 204, 0, ka);
 }
 
 /* The --processor program for name, "" for a plain .cgi, NULL for neither. */
@@ -97,13 +97,13 @@ static void run_cgi(struct web_session *s, const struct http_request *req,
         error_reply(s, req, 500, NULL);
         return;
     }
-    session_run_cgi(s, req, &t);   /* req is gone after this */
+    web_session_run_cgi(s, req, &t);   /* req is gone after this */
 }
 
 /* "/cgi/env.cgi/extra/path": find the script at the front. */
 static int try_path_info(struct web_session *s, const struct http_request *req, char *rel)
 {
-    const struct web_cfg *w = session_web(s);
+    const struct web_cfg *w = web_session_web(s);
     for (char *slash = strchr(rel, '/'); slash; slash = strchr(slash + 1, '/')) {
         *slash = '\0';
         int st;
@@ -126,7 +126,7 @@ static int try_path_info(struct web_session *s, const struct http_request *req, 
 static void redirect_to_dir(struct web_session *s, const struct http_request *req,
                             const char *rel)
 {
-    struct evbuffer *out = session_output(s);
+    struct evbuffer *out = web_session_output(s);
     int ka = can_keep_alive(req);
     char url[3 * PATH_MAX];
     path_url_encode(rel, url, sizeof url);
@@ -134,7 +134,7 @@ static void redirect_to_dir(struct web_session *s, const struct http_request *re
     evbuffer_add_printf(out, "Location: /%s/%s%.*s\r\nContent-Length: 0\r\n", url,
                         req->query.len ? "?" : "", (int)req->query.len, req->query.p);
     response_end_head(out, ka, req->version_minor);
-    session_responded(s, req, 301, 0, ka);
+    web_session_responded(s, req, 301, 0, ka);
 }
 
 static void listing_reply(struct web_session *s, const struct http_request *req,
@@ -149,7 +149,7 @@ static void listing_reply(struct web_session *s, const struct http_request *req,
         error_reply(s, req, 403, NULL);
         return;
     }
-    struct evbuffer *out = session_output(s);
+    struct evbuffer *out = web_session_output(s);
     int ka = can_keep_alive(req);
     size_t n = evbuffer_get_length(page);
     response_start(out, 200);
@@ -159,7 +159,7 @@ static void listing_reply(struct web_session *s, const struct http_request *req,
     if (req->method != HTTP_HEAD)
         evbuffer_add_buffer(out, page);
     evbuffer_free(page);
-    session_responded(s, req, 200, req->method == HTTP_HEAD ? 0 : n, ka);
+    web_session_responded(s, req, 200, req->method == HTTP_HEAD ? 0 : n, ka);
 }
 
 static void serve_entry(struct web_session *s, const struct http_request *req,
@@ -173,7 +173,7 @@ static void serve_entry(struct web_session *s, const struct http_request *req,
         static_respond(s, req, e);
     else if (!dir_slash)
         redirect_to_dir(s, req, rel);
-    else if (session_web(s)->no_listing)
+    else if (web_session_web(s)->no_listing)
         error_reply(s, req, 403, NULL);
     else
         listing_reply(s, req, e, rel);
@@ -201,7 +201,7 @@ void dispatch_request(struct web_session *s, const struct http_request *req)
             error_reply(s, req, status, NULL);
         return;
     }
-    const char *program = e->kind == FILE_REGULAR ? cgi_program(session_web(s), e->rel_path)
+    const char *program = e->kind == FILE_REGULAR ? cgi_program(web_session_web(s), e->rel_path)
                                                   : NULL;
     if (program) {
         run_cgi(s, req, e, program, "");

@@ -10,7 +10,7 @@ struct web_session;
  * when the client asked for 100 Continue before a body nobody reads. */
 int can_keep_alive(const struct http_request *req);
 
-/* Queues the response (or starts a CGI through session_run_cgi). */
+/* Queues the response (or starts a CGI through web_session_run_cgi). */
 void dispatch_request(struct web_session *s, const struct http_request *req);
 
 #endif

@@ -66,12 +66,12 @@ static void process(struct web_session *s);
 
 /* --- small accessors ------------------------------------------------- */
 
-struct evbuffer *session_output(struct web_session *s) { return bufferevent_get_output(s->bev); }
-int session_is_tls(const struct web_session *s) { return s->conn->tls; }
-const struct web_cfg *session_web(const struct web_session *s) { return s->cfg->web; }
-uint64_t session_id(const struct web_session *s) { return s->conn->id; }
+struct evbuffer *web_session_output(struct web_session *s) { return bufferevent_get_output(s->bev); }
+int web_session_is_tls(const struct web_session *s) { return s->conn->tls; }
+const struct web_cfg *web_session_web(const struct web_session *s) { return s->cfg->web; }
+uint64_t web_session_id(const struct web_session *s) { return s->conn->id; }
 
-const char *session_peer_ip(const struct web_session *s)
+const char *web_session_peer_ip(const struct web_session *s)
 {
     static char ip[80];
     const char *p = s->conn->peer;
@@ -87,13 +87,13 @@ const char *session_peer_ip(const struct web_session *s)
     return ip;
 }
 
-int session_peer_port(const struct web_session *s)
+int web_session_peer_port(const struct web_session *s)
 {
     const char *colon = strrchr(s->conn->peer, ':');
     return colon ? atoi(colon + 1) : 0;
 }
 
-int session_local_port(const struct web_session *s)
+int web_session_local_port(const struct web_session *s)
 {
     return socket_local_port(bufferevent_getfd(s->bev));
 }
@@ -158,7 +158,7 @@ static void finish(struct web_session *s)
 {
     s->state = WS_CLOSING;
     bufferevent_disable(s->bev, EV_READ);
-    if (evbuffer_get_length(session_output(s)) == 0)
+    if (evbuffer_get_length(web_session_output(s)) == 0)
         set_timer(s, T_CLOSE, 0);   /* not from inside a caller's callback */
 }
 
@@ -166,15 +166,15 @@ static void reply_error(struct web_session *s, int status, const struct http_req
 {
     int minor = req ? req->version_minor : 1;
     int head_only = req && req->method == HTTP_HEAD;
-    size_t n = response_error(session_output(s), status, 0, minor, head_only, NULL);
-    session_responded(s, req, status, head_only ? 0 : n, 0);
+    size_t n = response_error(web_session_output(s), status, 0, minor, head_only, NULL);
+    web_session_responded(s, req, status, head_only ? 0 : n, 0);
 }
 
-void session_responded(struct web_session *s, const struct http_request *req, int status,
+void web_session_responded(struct web_session *s, const struct http_request *req, int status,
                        uint64_t body_bytes, int keep_alive)
 {
     if (accesslog_enabled())
-        accesslog_write(session_peer_ip(s), req, status, body_bytes);
+        accesslog_write(web_session_peer_ip(s), req, status, body_bytes);
     log_debug("id=%" PRIu64 " event=request status=%d bytes=%" PRIu64, s->conn->id, status,
               body_bytes);
     if (!keep_alive || !req || !req->keep_alive || shutting_down || s->peer_eof)
@@ -187,7 +187,7 @@ static void on_cgi_done(int ok, int status, uint64_t bytes, int keep_alive, void
 {
     struct web_session *s = arg;
     s->cgi = NULL;
-    session_responded(s, s->req, status, bytes, ok && keep_alive);
+    web_session_responded(s, s->req, status, bytes, ok && keep_alive);
     free_cgi_request(s);
     if (s->state == WS_CGI) {
         s->state = WS_HEAD;
@@ -222,8 +222,8 @@ static void start_cgi(struct web_session *s)
     struct cgi_params p = {
         .req = s->req, .program = s->target.program, .script_file = s->target.script_file,
         .script_name = s->target.script_name, .path_info = s->target.path_info,
-        .document_root = w->path, .remote_addr = session_peer_ip(s),
-        .remote_port = session_peer_port(s), .server_port = session_local_port(s),
+        .document_root = w->path, .remote_addr = web_session_peer_ip(s),
+        .remote_port = web_session_peer_port(s), .server_port = web_session_local_port(s),
         .https = s->conn->tls, .timeout = w->cgi_timeout, .keep_alive = s->req->keep_alive,
         .conn_id = s->conn->id,
     };
@@ -341,7 +341,7 @@ static void start_discard(struct web_session *s, int chunked, uint64_t length)
     pump_discard(s);
 }
 
-void session_run_cgi(struct web_session *s, const struct http_request *req,
+void web_session_run_cgi(struct web_session *s, const struct http_request *req,
                      struct cgi_target *t)
 {
     struct evbuffer *in = bufferevent_get_input(s->bev);
@@ -362,7 +362,7 @@ void session_run_cgi(struct web_session *s, const struct http_request *req,
     begin_body(s, s->req->chunked, s->req->has_length ? s->req->content_length : 0);
     if (s->req->expect_continue && s->req->version_minor == 1 &&
         (s->req->chunked || s->body_left > 0))
-        evbuffer_add(session_output(s), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        evbuffer_add(web_session_output(s), "HTTP/1.1 100 Continue\r\n\r\n", 25);
     pump_body(s);
 }
 
@@ -407,7 +407,7 @@ static void parse_one(struct web_session *s, struct evbuffer *in)
 static void process(struct web_session *s)
 {
     struct evbuffer *in = bufferevent_get_input(s->bev);
-    struct evbuffer *out = session_output(s);
+    struct evbuffer *out = web_session_output(s);
     for (int i = 0; i < PIPELINE_BATCH && s->state == WS_HEAD; i++) {
         if (evbuffer_get_length(out) >= OUT_HIGH)
             return;                 /* the write callback resumes */
@@ -475,7 +475,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_CONNECTED)
         return;                     /* the TLS handshake is done */
     if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING) && s->state == WS_HEAD &&
-        evbuffer_get_length(session_output(s)) > 0) {
+        evbuffer_get_length(web_session_output(s)) > 0) {
         s->peer_eof = 1;            /* half-closed: answer what was asked, then close */
         finish(s);
         return;
@@ -504,7 +504,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-void session_accept(struct gale_conn *c, void *arg)
+void web_session_accept(struct gale_conn *c, void *arg)
 {
     const struct session_cfg *cfg = arg;
     struct web_session *s = calloc(1, sizeof *s);
@@ -539,13 +539,13 @@ void session_accept(struct gale_conn *c, void *arg)
 
 /* Shutdown: idle keep-alive connections go now, busy ones after their
  * current response. */
-void session_shutdown_all(void)
+void web_session_shutdown_all(void)
 {
     shutting_down = 1;
     for (struct web_session *s = sessions, *next; s; s = next) {
         next = s->next;
         if (s->state == WS_HEAD && evbuffer_get_length(bufferevent_get_input(s->bev)) == 0 &&
-            evbuffer_get_length(session_output(s)) == 0)
+            evbuffer_get_length(web_session_output(s)) == 0)
             session_close(s);
     }
 }

@@ -29,23 +29,23 @@ enum web_state {
 };
 
 /* The listener's accept callback; arg is the struct session_cfg. */
-void session_accept(struct gale_conn *c, void *arg);
+void web_session_accept(struct gale_conn *c, void *arg);
 /* Shutdown begins: close idle connections, end busy ones after their
  * current response. */
-void session_shutdown_all(void);
+void web_session_shutdown_all(void);
 
 /* What dispatch.c and static.c need of the session. */
-struct evbuffer *session_output(struct web_session *s);
-const char *session_peer_ip(const struct web_session *s);
-int session_peer_port(const struct web_session *s);
-int session_is_tls(const struct web_session *s);
-int session_local_port(const struct web_session *s);
-const struct web_cfg *session_web(const struct web_session *s);
-uint64_t session_id(const struct web_session *s);
+struct evbuffer *web_session_output(struct web_session *s);
+const char *web_session_peer_ip(const struct web_session *s);
+int web_session_peer_port(const struct web_session *s);
+int web_session_is_tls(const struct web_session *s);
+int web_session_local_port(const struct web_session *s);
+const struct web_cfg *web_session_web(const struct web_session *s);
+uint64_t web_session_id(const struct web_session *s);
 
 /* A response has been queued for req: log it; keep_alive 0 closes the
  * connection once it is sent. */
-void session_responded(struct web_session *s, const struct http_request *req, int status,
+void web_session_responded(struct web_session *s, const struct http_request *req, int status,
                        uint64_t body_bytes, int keep_alive);
 
 /* Run a CGI script for the request being handled: the session reads the
@@ -56,7 +56,7 @@ struct cgi_target {
     char *script_name;           /* taken over */
     char *path_info;             /* taken over */
 };
-void session_run_cgi(struct web_session *s, const struct http_request *req,
+void web_session_run_cgi(struct web_session *s, const struct http_request *req,
                      struct cgi_target *t);
 
 #endif

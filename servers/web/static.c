@@ -88,11 +88,11 @@ static void validators(struct evbuffer *out, const struct file_entry *e)
 static void send_304(struct web_session *s, const struct http_request *req,
                      const struct file_entry *e)
 {
-    struct evbuffer *out = session_output(s);
+    struct evbuffer *out = web_session_output(s);
     response_start(out, 304);
     validators(out, e);
     response_end_head(out, can_keep_alive(req), req->version_minor);
-    session_responded(s, req, 304, 0, can_keep_alive(req));
+    web_session_responded(s, req, 304, 0, can_keep_alive(req));
 }
 
 static void send_416(struct web_session *s, const struct http_request *req,
@@ -101,15 +101,15 @@ static void send_416(struct web_session *s, const struct http_request *req,
     char extra[64];
     snprintf(extra, sizeof extra, "Content-Range: bytes */%" PRIu64 "\r\n",
              (uint64_t)e->st.st_size);
-    size_t n = response_error(session_output(s), 416, can_keep_alive(req), req->version_minor,
+    size_t n = response_error(web_session_output(s), 416, can_keep_alive(req), req->version_minor,
                               req->method == HTTP_HEAD, extra);
-    session_responded(s, req, 416, n, can_keep_alive(req));
+    web_session_responded(s, req, 416, n, can_keep_alive(req));
 }
 
 static void send_whole(struct web_session *s, const struct http_request *req,
                        const struct file_entry *e)
 {
-    struct evbuffer *out = session_output(s);
+    struct evbuffer *out = web_session_output(s);
     uint64_t size = (uint64_t)e->st.st_size;
     int head = req->method == HTTP_HEAD;
     response_start(out, 200);
@@ -119,13 +119,13 @@ static void send_whole(struct web_session *s, const struct http_request *req,
     response_end_head(out, can_keep_alive(req), req->version_minor);
     if (!head)
         add_body(out, e, 0, size);
-    session_responded(s, req, 200, head ? 0 : size, can_keep_alive(req));
+    web_session_responded(s, req, 200, head ? 0 : size, can_keep_alive(req));
 }
 
 static void send_one_range(struct web_session *s, const struct http_request *req,
                            const struct file_entry *e, const struct byte_range *r)
 {
-    struct evbuffer *out = session_output(s);
+    struct evbuffer *out = web_session_output(s);
     uint64_t len = r->last - r->first + 1;
     response_start(out, 206);
     evbuffer_add_printf(out, "Content-Type: %s\r\nContent-Length: %" PRIu64 "\r\n"
@@ -135,7 +135,7 @@ static void send_one_range(struct web_session *s, const struct http_request *req
     response_end_head(out, can_keep_alive(req), req->version_minor);
     if (req->method != HTTP_HEAD)
         add_body(out, e, r->first, len);
-    session_responded(s, req, 206, req->method == HTTP_HEAD ? 0 : len, can_keep_alive(req));
+    web_session_responded(s, req, 206, req->method == HTTP_HEAD ? 0 : len, can_keep_alive(req));
 }
 
 static int part_head(char *buf, size_t len, const struct file_entry *e,
@@ -151,7 +151,7 @@ static void send_ranges(struct web_session *s, const struct http_request *req,
                         const struct file_entry *e, const struct byte_range *r, int n)
 {
     static const char tail[] = "\r\n--" BOUNDARY "--\r\n";
-    struct evbuffer *out = session_output(s);
+    struct evbuffer *out = web_session_output(s);
     char head[512];
     uint64_t total = sizeof tail - 1;
     for (int i = 0; i < n; i++)
@@ -169,7 +169,7 @@ static void send_ranges(struct web_session *s, const struct http_request *req,
         }
         evbuffer_add(out, tail, sizeof tail - 1);
     }
-    session_responded(s, req, 206, req->method == HTTP_HEAD ? 0 : total, can_keep_alive(req));
+    web_session_responded(s, req, 206, req->method == HTTP_HEAD ? 0 : total, can_keep_alive(req));
 }
 
 void static_respond(struct web_session *s, const struct http_request *req,

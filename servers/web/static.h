@@ -9,7 +9,7 @@ struct web_session;
 struct file_entry;
 
 /* GET or HEAD of a regular file; queues the response and reports it
- * through session_responded. */
+ * through web_session_responded. */
 void static_respond(struct web_session *s, const struct http_request *req,
                     struct file_entry *e);
 

@@ -67,7 +67,7 @@ static char https_endpoint[3 * EP_VALUE_MAX];
 static int open_listeners(const struct opt_list *l, char *err, size_t errlen)
 {
     for (size_t i = 0; i < l->n; i++)
-        if (!listener_open(l->v[i], session_accept, &session_cfg, err, errlen))
+        if (!listener_open(l->v[i], web_session_accept, &session_cfg, err, errlen))
             return -1;
     return 0;
 }
@@ -79,7 +79,7 @@ static int open_https(struct web_cfg *cfg, char *err, size_t errlen)
     /* Twisted's --https is a port; the certificate and key come from -c/-k. */
     snprintf(https_endpoint, sizeof https_endpoint, "ssl:%s:privateKey=%s:certKey=%s",
              cfg->https, cfg->privkey, cfg->certificate);
-    return listener_open(https_endpoint, session_accept, &session_cfg, err, errlen) ? 0 : -1;
+    return listener_open(https_endpoint, web_session_accept, &session_cfg, err, errlen) ? 0 : -1;
 }
 
 static void fill_session_cfg(struct web_cfg *cfg)
@@ -143,7 +143,7 @@ static void web_reload(void *p)
 static void web_stop(void *p)
 {
     (void)p;
-    session_shutdown_all();
+    web_session_shutdown_all();
 }
 
 static void web_cleanup(void *p)

@@ -512,3 +512,29 @@ bad() {
         assert_output "pipelined 200 sets and 200 gets in order"
     done
 }
+
+@test "TLS: an ssl: endpoint answers pipelined requests in order" {
+    openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 \
+        -keyout key.pem -out cert.pem 2>/dev/null
+    P1=$(free_port)
+    P2=$(free_port)
+    start_gale pycached --port "ssl:$P1:privateKey=$PWD/key.pem:certKey=$PWD/cert.pem" \
+        --http "tcp:$P2"
+    wait_port "$P1"
+    run timeout 20 python3 -c '
+import socket, ssl, sys
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10))
+s.sendall(b"{\"command\": \"set\", \"key\": \"k\", \"value\": \"v\"}\n"
+          b"{\"command\": \"get\", \"key\": \"k\"}{\"command\": \"nope\"}")
+f = s.makefile("rb")
+for _ in range(3):
+    sys.stdout.write(f.readline().decode())
+' "$P1"
+    assert_success
+    assert_line --index 0 "$OK"
+    assert_line --index 1 "$(ok_value '"v"')"
+    assert_line --index 2 --partial '"status": "error"'
+}

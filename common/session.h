@@ -1,0 +1,127 @@
+/*
+ * One connection's life, for every server: Twisted's Protocol and its
+ * transport.  A server gives a session_proto (what to do when bytes come,
+ * when the output has gone, when the client stops sending, when a timer
+ * fires, when shutdown begins) and a session_service that listens; the
+ * layer owns the rest:
+ *
+ *   - the accepted connection and its buffered I/O, plain or TLS.  On a
+ *     plain socket there is no bufferevent: one read() into the session's
+ *     input, replies gathered while a callback runs and written with one
+ *     write() when it returns, the write event armed only while output
+ *     waits, and no buffer held at all while the connection is idle;
+ *   - one timer with a named reason (session_timer);
+ *   - finish (stop reading, send what is queued, then close; optionally
+ *     linger so the client reads the last reply) and abort (close now);
+ *   - graceful shutdown of a whole service: every session is told, and
+ *     the core aborts what is left at the deadline;
+ *   - the counters and the common fields of a close log line.
+ *
+ * Every callback may finish or abort its session: the session is freed
+ * only once the callback has returned.
+ */
+#ifndef GALE_SESSION_H
+#define GALE_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct evbuffer;
+struct gale_session;
+struct session_service;
+
+/* Why the timer was armed; the protocol's on_timeout gets it back. */
+enum session_timer {
+    SESSION_T_NONE,
+    SESSION_T_HANDSHAKE,  /* the protocol's greeting or login must come within */
+    SESSION_T_REQUEST,    /* a request has begun and must be whole within */
+    SESSION_T_IDLE,       /* waiting for the next request */
+    SESSION_T_SEND,       /* the output waits for the client to read */
+    SESSION_T_CLOSE,      /* lingering after the last reply (the layer's own) */
+};
+
+struct session_proto {
+    /* A new session: make the protocol's state (session_set_data) and arm
+     * its first timer.  -1 refuses it (the connection is closed). */
+    int (*on_open)(struct gale_session *s);
+    /* More bytes are in session_input(s). */
+    void (*on_input)(struct gale_session *s);
+    /* Everything queued has been written: produce more.  Optional. */
+    void (*on_drained)(struct gale_session *s);
+    /* The client will send nothing more; what it sent is still in the
+     * input.  Optional: without it the session finishes. */
+    void (*on_eof)(struct gale_session *s);
+    /* The timer fired.  Optional: without it the session is aborted. */
+    void (*on_timeout)(struct gale_session *s, enum session_timer why);
+    /* Shutdown has begun: finish once the work in hand is done.
+     * Optional: without it the session finishes at once. */
+    void (*on_stop)(struct gale_session *s);
+    /* The last call: free the protocol's state.  Optional. */
+    void (*on_close)(struct gale_session *s, const char *why);
+};
+
+/* A protocol served on any number of endpoints; arg is the server's
+ * instance, which every session reaches with session_server(). */
+struct session_service *session_service_new(const struct session_proto *proto, void *arg);
+/* Startup: listen on endpoint for this service. */
+int session_service_listen(struct session_service *svc, const char *endpoint, char *err,
+                           size_t errlen);
+/* Shutdown has begun: on_stop (or finish) for every session. */
+void session_service_stop(struct session_service *svc);
+int session_service_stopping(const struct session_service *svc);
+unsigned session_service_count(const struct session_service *svc);
+/* Aborts what is still open and frees the service (its listeners are
+ * the core's, closed at exit). */
+void session_service_free(struct session_service *svc);
+
+void *session_server(const struct gale_session *s);
+void *session_data(const struct gale_session *s);
+void session_set_data(struct gale_session *s, void *data);
+uint64_t session_id(const struct gale_session *s);
+const char *session_peer(const struct gale_session *s);      /* "127.0.0.1:40112" */
+int session_fd(const struct gale_session *s);                /* -1 under TLS */
+int session_is_tls(const struct gale_session *s);
+
+/* The bytes received and not yet taken; the protocol drains what it uses. */
+struct evbuffer *session_input(struct gale_session *s);
+size_t session_input_length(const struct gale_session *s);
+/* Stop reading while the input holds this much (0: no bound). */
+void session_set_input_limit(struct gale_session *s, size_t bytes);
+/* Reading paused by the protocol (1) or resumed (0). */
+void session_pause(struct gale_session *s, int paused);
+
+/* Queues bytes for the client: gathered while a callback runs and
+ * written when it returns, at once otherwise. */
+void session_write(struct gale_session *s, const void *p, size_t n);
+/* The output itself, to build replies in place: only inside a callback. */
+struct evbuffer *session_output(struct gale_session *s);
+/* Moves all of buf to the output (no copy). */
+void session_write_buffer(struct gale_session *s, struct evbuffer *buf);
+/* Bytes queued and not yet written. */
+size_t session_pending(const struct gale_session *s);
+
+/* Arms the one timer (seconds > 0) or stops it (0 or less). */
+void session_timer(struct gale_session *s, enum session_timer why, double seconds);
+/* While output waits for a client that does not read, the timer runs
+ * with SESSION_T_SEND for this long (0: never); it stops once all is
+ * written, and on_drained may then arm what the protocol wants. */
+void session_set_send_timeout(struct gale_session *s, double seconds);
+
+/* Stop reading, write what is queued, then close.  With linger, our side
+ * is shut first and the client's input thrown away until it closes (up
+ * to a few seconds), so that closing does not reset the connection
+ * before the client has read the last reply. */
+void session_finish(struct gale_session *s, int linger);
+/* Close now; why goes to on_close. */
+void session_abort(struct gale_session *s, const char *why);
+int session_finishing(const struct gale_session *s);
+int session_peer_closed(const struct gale_session *s);      /* EOF seen */
+
+/* Counters and the close line's common fields:
+ * "id=7 client=127.0.0.1:40112 duration=0.012 bytes_in=120 bytes_out=4096". */
+uint64_t session_bytes_in(const struct gale_session *s);
+uint64_t session_bytes_out(const struct gale_session *s);
+double session_age(const struct gale_session *s);
+void session_log_fields(const struct gale_session *s, char *buf, size_t len);
+
+#endif
