@@ -55,13 +55,16 @@ struct gale_session {
     int fd;                          /* plain; -1 under TLS */
     struct bufferevent *bev;         /* TLS */
     struct event *rev, *wev, *timer; /* plain: read and write; either: the timer */
+    struct event *soon;              /* continue and drained notices, made when first asked */
     struct evbuffer *in, *out;       /* plain: held only while they hold bytes */
     enum session_phase phase;
     enum session_timer timer_why;
     size_t in_limit, discarded;
-    size_t out_at_enter;             /* output queued when the outermost callback began */
+    size_t out_at_enter;             /* TLS: output queued when the outermost callback began */
     double send_timeout;
-    int paused, peer_eof, linger, depth, drained_due;
+    int paused, peer_eof, linger, depth;
+    int want_drained;                /* on_drained once the output is empty */
+    int soon_input, soon_drained;    /* what the soon event will do */
     const char *why;                 /* the reason given to on_close */
     uint64_t bytes_in, bytes_out;
     struct gale_session *prev, *next;
@@ -93,6 +96,8 @@ static void destroy(struct gale_session *s)
         event_free(s->wev);
     if (s->timer)
         event_free(s->timer);
+    if (s->soon)
+        event_free(s->soon);
     if (s->in)
         evbuffer_free(s->in);
     if (s->out)
@@ -121,6 +126,8 @@ static void close_now(struct gale_session *s, const char *why)
         event_del(s->rev);
     if (s->wev)
         event_del(s->wev);
+    if (s->soon)
+        event_del(s->soon);
     if (s->bev)
         bufferevent_disable(s->bev, EV_READ | EV_WRITE);
     if (s->depth > 0)
@@ -143,7 +150,7 @@ static void close_at_once(struct gale_session *s, const char *why)
 
 static void enter(struct gale_session *s)
 {
-    if (s->depth++ == 0)
+    if (s->depth++ == 0 && s->bev)
         s->out_at_enter = session_pending(s);
 }
 
@@ -262,6 +269,8 @@ static int flush(struct gale_session *s)
             close_now(s, "write error");
             return 0;
         }
+        if (n > 0)
+            s->bytes_out += (uint64_t)n;
         if (n <= 0) {
             if (write_event(s) && !event_pending(s->wev, EV_WRITE, NULL))
                 event_add(s->wev, NULL);
@@ -270,10 +279,6 @@ static int flush(struct gale_session *s)
             return 0;
         }
     }
-    if (s->out) {
-        evbuffer_free(s->out);
-        s->out = NULL;
-    }
     if (s->wev && event_pending(s->wev, EV_WRITE, NULL))
         event_del(s->wev);
     if (s->timer_why == SESSION_T_SEND)
@@ -281,13 +286,17 @@ static int flush(struct gale_session *s)
     return 1;
 }
 
-/* The output is empty: the end when finishing, else the protocol may go on. */
+/* The output is empty: the end when finishing, else the protocol goes on
+ * if it asked to. */
 static void drained(struct gale_session *s)
 {
-    if (s->phase == PH_FINISHING)
+    if (s->phase == PH_FINISHING) {
         finished(s);
-    else if (s->phase == PH_OPEN && s->svc->proto->on_drained)
-        s->svc->proto->on_drained(s);
+    } else if (s->phase == PH_OPEN && s->want_drained) {
+        s->want_drained = 0;
+        if (s->svc->proto->on_drained)
+            s->svc->proto->on_drained(s);
+    }
 }
 
 static void on_writable(evutil_socket_t fd, short what, void *arg)
@@ -295,10 +304,54 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
     struct gale_session *s = arg;
     (void)fd; (void)what;
     enter(s);
-    s->drained_due = 0;
     if (flush(s))
         drained(s);
     leave(s);
+}
+
+static void on_soon(evutil_socket_t fd, short what, void *arg)
+{
+    struct gale_session *s = arg;
+    (void)fd; (void)what;
+    enter(s);
+    if (s->soon_drained && session_pending(s) == 0) {
+        s->soon_drained = 0;
+        drained(s);
+    }
+    if (s->soon_input && s->phase == PH_OPEN) {
+        s->soon_input = 0;
+        s->svc->proto->on_input(s);
+    }
+    leave(s);
+}
+
+/* Runs on_input or the drained notice on the next turn of the loop, so
+ * that other sessions go first. */
+static void soon(struct gale_session *s, int input)
+{
+    if (s->phase == PH_DEAD)
+        return;
+    if (!s->soon && !(s->soon = event_new(reactor_base(), -1, 0, on_soon, s))) {
+        close_now(s, "out of memory");
+        return;
+    }
+    input ? (s->soon_input = 1) : (s->soon_drained = 1);
+    event_active(s->soon, EV_TIMEOUT, 1);
+}
+
+/* Between requests a connection holds no buffer, as nginx does: they are
+ * made again on the next byte.  While busy they are kept, which spares
+ * an allocation per request. */
+static void release_buffers(struct gale_session *s)
+{
+    if (s->in && evbuffer_get_length(s->in) == 0) {
+        evbuffer_free(s->in);
+        s->in = NULL;
+    }
+    if (s->out && evbuffer_get_length(s->out) == 0) {
+        evbuffer_free(s->out);
+        s->out = NULL;
+    }
 }
 
 /* After a callback: free a session that ended in it, else write what it
@@ -311,21 +364,22 @@ static void leave(struct gale_session *s)
         return;
     }
     /* depth stays 1 until the end, so that nothing below frees s */
-    size_t now = session_pending(s);
-    if (now > s->out_at_enter && s->phase != PH_DEAD)
-        s->bytes_out += now - s->out_at_enter;   /* what this callback queued */
-    if (!s->bev && s->out && (s->phase == PH_OPEN || s->phase == PH_FINISHING) && flush(s)) {
-        if (s->phase == PH_FINISHING) {
-            finished(s);
-        } else if (s->svc->proto->on_drained && !s->drained_due && write_event(s)) {
-            s->drained_due = 1;        /* on the next turn: others go first */
-            event_active(s->wev, EV_WRITE, 1);
+    if (s->bev) {
+        size_t now = session_pending(s);
+        if (now > s->out_at_enter && s->phase != PH_DEAD)
+            s->bytes_out += now - s->out_at_enter;   /* what this callback queued */
+        if (now == 0 && s->want_drained && s->phase == PH_OPEN)
+            soon(s, 0);
+    } else if (s->phase == PH_OPEN || s->phase == PH_FINISHING) {
+        if (flush(s)) {
+            if (s->phase == PH_FINISHING)
+                finished(s);
+            else if (s->want_drained)
+                soon(s, 0);
         }
     }
-    if (s->in && evbuffer_get_length(s->in) == 0) {
-        evbuffer_free(s->in);          /* idle: no buffer held */
-        s->in = NULL;
-    }
+    if (s->timer_why == SESSION_T_IDLE)
+        release_buffers(s);
     s->depth = 0;
     if (s->phase == PH_DEAD) {
         destroy(s);
@@ -395,7 +449,7 @@ void session_finish(struct gale_session *s, int linger)
         return;
     s->phase = PH_FINISHING;
     s->linger = linger;
-    if (s->bev ? session_pending(s) == 0 : (s->depth == 0 ? flush(s) : !s->out))
+    if (s->bev || s->depth > 0 ? session_pending(s) == 0 : flush(s))
         finished(s);
 }
 
@@ -582,6 +636,23 @@ void session_set_input_limit(struct gale_session *s, size_t bytes)
         bufferevent_setwatermark(s->bev, EV_READ, 0, bytes);
 }
 
+void session_continue(struct gale_session *s)
+{
+    soon(s, 1);
+}
+
+void session_notify_drained(struct gale_session *s)
+{
+    s->want_drained = 1;
+    if (s->depth == 0 && session_pending(s) == 0)
+        soon(s, 0);
+}
+
+int session_local_port(const struct gale_session *s)
+{
+    return listener_port(s->conn->listener);
+}
+
 void session_pause(struct gale_session *s, int paused)
 {
     s->paused = paused;
@@ -597,17 +668,39 @@ static struct evbuffer *output(struct gale_session *s)
     return s->out;
 }
 
+/* A plain socket with nothing queued takes the bytes at once, in one
+ * write(); what it does not take waits in the output. */
+static size_t write_direct(struct gale_session *s, const char *p, size_t n)
+{
+    ssize_t w;
+    if (s->bev || (s->out && evbuffer_get_length(s->out) > 0))
+        return 0;
+    do {
+        w = write(s->fd, p, n);
+    } while (w < 0 && errno == EINTR);
+    if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+        close_now(s, "write error");
+        return n;
+    }
+    if (w > 0)
+        s->bytes_out += (uint64_t)w;
+    return w > 0 ? (size_t)w : 0;
+}
+
 void session_write(struct gale_session *s, const void *p, size_t n)
 {
     if (s->phase >= PH_LINGERING || n == 0)
         return;
-    if (s->depth == 0)
-        s->bytes_out += n;            /* inside a callback, leave() counts */
     if (s->bev) {
+        if (s->depth == 0)
+            s->bytes_out += n;        /* inside a callback, leave() counts */
         bufferevent_write(s->bev, p, n);
         return;
     }
-    if (!output(s) || evbuffer_add(s->out, p, n) == -1) {
+    size_t done = write_direct(s, p, n);
+    if (done == n || s->phase == PH_DEAD)
+        return;
+    if (!output(s) || evbuffer_add(s->out, (const char *)p + done, n - done) == -1) {
         close_now(s, "out of memory");
         return;
     }
@@ -622,9 +715,9 @@ void session_write_buffer(struct gale_session *s, struct evbuffer *buf)
         evbuffer_drain(buf, n);
         return;
     }
-    if (s->depth == 0)
-        s->bytes_out += n;
     if (s->bev) {
+        if (s->depth == 0)
+            s->bytes_out += n;
         bufferevent_write_buffer(s->bev, buf);
         return;
     }

@@ -9,7 +9,8 @@
  *     plain socket there is no bufferevent: one read() into the session's
  *     input, replies gathered while a callback runs and written with one
  *     write() when it returns, the write event armed only while output
- *     waits, and no buffer held at all while the connection is idle;
+ *     waits, and no buffer held while the connection waits for its next
+ *     request (the timer armed with SESSION_T_IDLE);
  *   - one timer with a named reason (session_timer);
  *   - finish (stop reading, send what is queued, then close; optionally
  *     linger so the client reads the last reply) and abort (close now);
@@ -46,7 +47,8 @@ struct session_proto {
     int (*on_open)(struct gale_session *s);
     /* More bytes are in session_input(s). */
     void (*on_input)(struct gale_session *s);
-    /* Everything queued has been written: produce more.  Optional. */
+    /* Everything queued has been written, after session_notify_drained:
+     * produce more.  Optional. */
     void (*on_drained)(struct gale_session *s);
     /* The client will send nothing more; what it sent is still in the
      * input.  Optional: without it the session finishes. */
@@ -80,6 +82,7 @@ void session_set_data(struct gale_session *s, void *data);
 uint64_t session_id(const struct gale_session *s);
 const char *session_peer(const struct gale_session *s);      /* "127.0.0.1:40112" */
 int session_fd(const struct gale_session *s);                /* -1 under TLS */
+int session_local_port(const struct gale_session *s);        /* the listener's; 0 for unix */
 int session_is_tls(const struct gale_session *s);
 
 /* The bytes received and not yet taken; the protocol drains what it uses. */
@@ -89,12 +92,21 @@ size_t session_input_length(const struct gale_session *s);
 void session_set_input_limit(struct gale_session *s, size_t bytes);
 /* Reading paused by the protocol (1) or resumed (0). */
 void session_pause(struct gale_session *s, int paused);
+/* on_input again on the next turn of the loop, whether or not more bytes
+ * come: for a protocol that stopped to let other sessions run. */
+void session_continue(struct gale_session *s);
 
-/* Queues bytes for the client: gathered while a callback runs and
- * written when it returns, at once otherwise. */
+/* Bytes for the client, already gathered by the caller: on a plain
+ * socket with nothing queued they go at once in one write(); the rest
+ * waits in the output. */
 void session_write(struct gale_session *s, const void *p, size_t n);
-/* The output itself, to build replies in place: only inside a callback. */
+/* The output itself, to build replies in place (inside a callback only):
+ * what a callback adds is written in one writev() when it returns. */
 struct evbuffer *session_output(struct gale_session *s);
+/* on_drained once everything queued so far has been written (on the next
+ * turn of the loop if it already is): for a protocol that stopped
+ * producing because the client reads slowly. */
+void session_notify_drained(struct gale_session *s);
 /* Moves all of buf to the output (no copy). */
 void session_write_buffer(struct gale_session *s, struct evbuffer *buf);
 /* Bytes queued and not yet written. */

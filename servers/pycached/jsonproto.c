@@ -211,8 +211,12 @@ static void idle(struct js_session *s)
 static void process(struct js_session *s)
 {
     for (int i = 0; i < BATCH; i++) {
-        if (session_finishing(s->gs) || session_pending(s->gs) >= OUT_HIGH)
-            return;                 /* on_drained resumes once it is written */
+        if (session_finishing(s->gs))
+            return;
+        if (session_pending(s->gs) >= OUT_HIGH) {
+            session_notify_drained(s->gs);   /* on_drained resumes once it is written */
+            return;
+        }
         if (session_input_length(s->gs) == 0) {
             idle(s);
             return;
@@ -232,7 +236,7 @@ static void process(struct js_session *s)
         }
         take_frame(s, in);
     }
-    /* More may wait: once the replies are written, on_drained goes on. */
+    session_continue(s->gs);        /* more may wait: go on from the loop, for fairness */
 }
 
 /* --- the session's life ---------------------------------------------- */

@@ -105,11 +105,11 @@ static void general(struct evbuffer *out)
     stat_u64(out, "reclaimed", store_reclaimed() - base_reclaimed);
 }
 
-static void settings(struct evbuffer *out, const struct gale_listener *l)
+static void settings(struct evbuffer *out, int port)
 {
     stat_u64(out, "maxbytes", store_max_memory());
     stat_u64(out, "maxconns", max_connections());
-    stat_u64(out, "tcpport", l ? (uint64_t)listener_port(l) : 0);
+    stat_u64(out, "tcpport", (uint64_t)port);
     stat_u64(out, "udpport", 0);
     stat_u64(out, "verbosity", verbosity);
     stat_str(out, "evictions", "on");
@@ -153,13 +153,13 @@ static void detail(struct evbuffer *out, struct mc_str arg)
 }
 
 void mcstats_reply(struct evbuffer *out, const struct mc_request *r,
-                   const struct gale_listener *l)
+                   int port)
 {
     struct mc_str g = r->group;
     if (g.len == 0) {
         general(out);
     } else if (is(g, "settings")) {
-        settings(out, l);
+        settings(out, port);
     } else if (is(g, "reset")) {
         reset();
         line(out, "RESET");

@@ -8,12 +8,11 @@
 #include <stdint.h>
 
 struct evbuffer;
-struct gale_listener;
 struct mc_request;
 
 /* Appends the reply to a parsed "stats [group [arg]]" to out. */
 void mcstats_reply(struct evbuffer *out, const struct mc_request *r,
-                   const struct gale_listener *l);
+                   int port);
 
 /* "verbosity N": remembered for "stats settings", nothing more. */
 void mcstats_set_verbosity(uint32_t level);

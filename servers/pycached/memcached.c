@@ -1,11 +1,12 @@
 /*
  * gale pycached's memcached service: memcached 1.6's text protocol over
- * the shared store.  Each connection is a session that reads command
- * lines (parsed by mcproto.c) and data blocks from its bufferevent and
- * answers pipelined commands in order.  No new command is read while the
- * output holds OUT_HIGH bytes, and a get stops queueing values there, so
- * a client that does not read makes us hold little; the input is capped
- * by a read watermark at one data block and one key list.
+ * the shared store.  Each connection is a session (common/session.c)
+ * that reads command lines (parsed by mcproto.c) and data blocks and
+ * answers pipelined commands in order, a batch's answers gathered in one
+ * buffer and written at once.  No new command is read while the output
+ * holds OUT_HIGH bytes, and a get stops queueing values there, so a
+ * client that does not read makes us hold little; the input is capped at
+ * one data block and one key list.
  *
  * Replies are memcached 1.6.18's word for word, checked against it.
  * Like memcached, "noreply" silences every reply of its command, errors
@@ -20,23 +21,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "conn.h"
 #include "log.h"
 #include "mcproto.h"
 #include "mcstats.h"
 #include "pycached.h"
 #include "reactor.h"
+#include "session.h"
 #include "stats.h"
 #include "store.h"
 
-#define READ_CHUNK (64 * 1024)
 #define OUT_FIRST 4096            /* the answer buffer's first size */
 #define OUT_KEEP (64 * 1024)      /* a larger one is freed once sent */
 #define OUT_HIGH (256 * 1024)     /* stop reading commands above this much output */
-#define OUT_LOW (64 * 1024)       /* ... and resume once it is down to this */
 #define PIPELINE_BATCH 64         /* steps per wake-up, for fairness */
 #define SEND_TIMEOUT 60           /* seconds a client may leave our replies unread */
 /* libmemcached refuses a version whose major number is 0, and clients
@@ -49,7 +47,7 @@ enum mc_state {
     MS_DATA,     /* a storage command waits for its data block and "\r\n" */
     MS_SWALLOW,  /* discarding the data block of a value refused as too large */
     MS_GET,      /* a get's values, paused while the client reads; the line stays in the input */
-    MS_CLOSING,  /* quit, shutdown or a line too long: close once the output is sent */
+    MS_CLOSING,  /* quit, shutdown or a line too long: the session finishes */
 };
 
 struct pending_store {            /* MS_DATA */
@@ -70,28 +68,20 @@ struct pending_get {              /* MS_GET */
 };
 
 struct mc_session {
-    struct gale_conn *conn;
-    struct bufferevent *bev;
+    struct gale_session *gs;
     enum mc_state state;
     int noreply;                  /* the current command's */
-    int peer_eof;                 /* the client half-closed: answer, then close */
     int paused;                   /* reading stopped until the output drains */
-    int input_full;               /* reading stopped until the input drains */
     size_t scanned;               /* of the line being read: bytes with no newline */
     uint64_t swallow;             /* MS_SWALLOW: bytes still to discard */
     struct pending_store store;
     struct pending_get get;
-    struct event *later;          /* runs process() or the close from the loop */
     char *out;                    /* answers of this batch, sent at its end */
     size_t out_len, out_cap;
-    struct event *readable;       /* plain sockets: read here, not by the bufferevent, */
-    struct evbuffer *in;          /* into this */
-    struct mc_session *prev, *next;
 };
 
-static struct mc_session *sessions;
+static struct session_service *service;
 static struct event *flush_timer;
-static struct gale_listener *listener;
 
 static void process(struct mc_session *s);
 
@@ -99,7 +89,7 @@ static void process(struct mc_session *s);
 
 static struct evbuffer *input(struct mc_session *s)
 {
-    return s->in ? s->in : bufferevent_get_input(s->bev);
+    return session_input(s->gs);
 }
 /* Room for n more bytes of answers; NULL when memory runs out. */
 static char *out_room(struct mc_session *s, size_t n)
@@ -129,7 +119,7 @@ static void out_add(struct mc_session *s, const void *p, size_t n)
 /* Sends the batch's answers; a buffer grown by a large reply is let go. */
 static void send_out(struct mc_session *s)
 {
-    conn_send(s->bev, s->out, s->out_len);
+    session_write(s->gs, s->out, s->out_len);
     s->out_len = 0;
     if (s->out_cap > OUT_KEEP) {
         free(s->out);
@@ -141,7 +131,7 @@ static void send_out(struct mc_session *s)
 /* Answers not yet taken by the socket, gathered or queued. */
 static size_t unsent(struct mc_session *s)
 {
-    return s->out_len + evbuffer_get_length(bufferevent_get_output(s->bev));
+    return s->out_len + session_pending(s->gs);
 }
 
 /* Every reply line goes through here, so noreply is honoured in one place. */
@@ -167,70 +157,24 @@ static size_t input_limit(void)
 
 static int is_gat(enum mc_cmd c) { return c == MC_GAT || c == MC_GATS; }
 
-static void reading(struct mc_session *s, int on)
-{
-    if (on && s->peer_eof)
-        return;                      /* the socket would report EOF again and again */
-    if (s->readable)
-        on ? event_add(s->readable, NULL) : event_del(s->readable);
-    else
-        on ? bufferevent_enable(s->bev, EV_READ) : bufferevent_disable(s->bev, EV_READ);
-}
-
 /* --- life and death -------------------------------------------------- */
 
-static void session_close(struct mc_session *s)
-{
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        sessions = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    log_debug("id=%" PRIu64 " event=close peer=%s duration=%.3f", s->conn->id, s->conn->peer,
-              conn_age(s->conn));
-    stats_conn_close(PROTO_MEMCACHED);
-    event_free(s->later);
-    if (s->readable)
-        event_free(s->readable);
-    if (s->in)
-        evbuffer_free(s->in);
-    free(s->out);
-    bufferevent_free(s->bev);
-    conn_free(s->conn);
-    free(s);
-}
-
-static void on_abort(struct gale_conn *c, void *arg)
-{
-    (void)c;
-    session_close(arg);
-}
-
-static void later(struct mc_session *s)
-{
-    static const struct timeval now = { 0, 0 };
-    evtimer_add(s->later, &now);
-}
-
-/* Close once the output is sent; never from inside process(). */
+/* Close once the output is sent. */
 static void finish(struct mc_session *s)
 {
     if (s->state == MS_CLOSING)
         return;
     s->state = MS_CLOSING;
-    reading(s, 0);
-    bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
     send_out(s);
-    if (unsent(s) == 0)
-        later(s);
+    session_finish(s->gs, 0);
 }
 
 static void pause_reading(struct mc_session *s)
 {
     if (!s->paused) {
         s->paused = 1;
-        reading(s, 0);
+        session_pause(s->gs, 1);
+        session_notify_drained(s->gs);
     }
 }
 
@@ -279,7 +223,7 @@ static void stats_reply(struct mc_session *s, const struct mc_request *r)
     struct evbuffer *tmp = evbuffer_new();
     if (!tmp)
         return;
-    mcstats_reply(tmp, r, listener);
+    mcstats_reply(tmp, r, session_local_port(s->gs));
     size_t n = evbuffer_get_length(tmp);
     char *d = out_room(s, n);
     if (d && evbuffer_remove(tmp, d, n) == (int)n)
@@ -589,7 +533,8 @@ static int step_command(struct mc_session *s)
     case MC_FRAME_MORE:
         return 0;
     case MC_FRAME_TOO_LONG:
-        log_info("id=%" PRIu64 " event=line-too-long peer=%s", s->conn->id, s->conn->peer);
+        log_info("id=%" PRIu64 " event=line-too-long peer=%s", session_id(s->gs),
+                 session_peer(s->gs));
         finish(s);
         return 1;
     case MC_FRAME_LINE:
@@ -618,7 +563,7 @@ static void process_batch(struct mc_session *s)
         if (s->state == MS_CLOSING)
             return;
         if (unsent(s) >= OUT_HIGH) {
-            pause_reading(s);        /* on_write resumes */
+            pause_reading(s);        /* on_drained resumes */
             return;
         }
         size_t before = s->out_len;
@@ -629,169 +574,103 @@ static void process_batch(struct mc_session *s)
         if (!moved) {
             /* Nothing more to answer: a half-closed client, or a shutdown,
              * is done with once the output is sent. */
-            if (s->peer_eof || reactor_stopping())
+            if (session_peer_closed(s->gs) || session_service_stopping(service))
                 finish(s);
             return;
         }
     }
-    later(s);                        /* more may wait: go on from the loop, for fairness */
+    session_continue(s->gs);         /* more may wait: go on from the loop, for fairness */
 }
 
 /* Answers what has arrived, then sends the answers at once. */
 static void process(struct mc_session *s)
 {
+    if (s->state == MS_CLOSING)
+        return;
     process_batch(s);
     send_out(s);
-    if (s->input_full && evbuffer_get_length(input(s)) < input_limit() / 2 &&
-        s->state != MS_CLOSING) {
-        s->input_full = 0;
-        if (!s->paused)
-            reading(s, 1);
-    }
-    if (s->paused && s->state != MS_CLOSING && unsent(s) == 0) {
-        s->paused = 0;               /* the socket took it all: no write callback comes */
-        reading(s, 1);
-        later(s);
-    }
 }
 
-/* --- events ---------------------------------------------------------- */
+/* --- the session's life ---------------------------------------------- */
 
-static void on_read(struct bufferevent *bev, void *arg)
-{
-    (void)bev;
-    process(arg);
-}
-
-static void on_write(struct bufferevent *bev, void *arg)
-{
-    struct mc_session *s = arg;
-    conn_flushed(bev);
-    if (s->state == MS_CLOSING) {
-        if (unsent(s) == 0)
-            session_close(s);
-    } else if (s->paused) {
-        s->paused = 0;
-        reading(s, 1);
-        process(s);
-    }
-}
-
-static void on_event(struct bufferevent *bev, short what, void *arg)
-{
-    struct mc_session *s = arg;
-    (void)bev;
-    if (what & BEV_EVENT_CONNECTED)
-        return;                      /* the TLS handshake is done */
-    if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING) && s->state != MS_CLOSING) {
-        s->peer_eof = 1;             /* half-closed: answer what was sent, then close */
-        process(s);
-        return;
-    }
-    if ((what & BEV_EVENT_EOF) && s->state == MS_CLOSING &&
-        unsent(s) > 0)
-        return;                      /* the output may still be read */
-    session_close(s);
-}
-
-/* Plain sockets are read here, one readv() per wake-up. */
-static void on_readable(evutil_socket_t fd, short what, void *arg)
-{
-    struct mc_session *s = arg;
-    size_t have = evbuffer_get_length(input(s)), limit = input_limit();
-    (void)fd, (void)what;
-    if (have >= limit) {
-        s->input_full = 1;           /* a pipelining client is ahead: process() resumes */
-        reading(s, 0);
-        return;
-    }
-    int n = conn_read(bufferevent_getfd(s->bev), s->in,
-                      limit - have < READ_CHUNK ? limit - have : READ_CHUNK);
-    if (n > 0)
-        process(s);
-    else if (n == 0) {
-        reading(s, 0);
-        on_event(s->bev, BEV_EVENT_EOF | BEV_EVENT_READING, s);
-    }
-    else if (n == -1)
-        on_event(s->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, s);
-}
-
-static void on_later(evutil_socket_t fd, short what, void *arg)
-{
-    struct mc_session *s = arg;
-    (void)fd, (void)what;
-    if (s->state != MS_CLOSING)
-        process(s);
-    else if (unsent(s) == 0)
-        session_close(s);
-}
-
-static void on_accept(struct gale_conn *c, void *arg)
+static int mc_open(struct gale_session *gs)
 {
     struct mc_session *s = calloc(1, sizeof *s);
-    (void)arg;
-    if (s) {
-        s->bev = conn_bufferevent(c);
-        s->later = evtimer_new(reactor_base(), on_later, s);
-    }
-    if (!s || !s->bev || !s->later) {
-        if (s && s->bev) bufferevent_free(s->bev);
-        if (s && s->later) event_free(s->later);
-        free(s);
-        conn_free(c);
-        return;
-    }
-    s->conn = c;
-    c->data = s;
-    c->abort = on_abort;
-    s->next = sessions;
-    if (sessions)
-        sessions->prev = s;
-    sessions = s;
+    if (!s)
+        return -1;
+    s->gs = gs;
+    session_set_data(gs, s);
     stats_conn_open(PROTO_MEMCACHED);
-    log_debug("id=%" PRIu64 " event=accept peer=%s", c->id, c->peer);
-    struct timeval wtv = { SEND_TIMEOUT, 0 };
-    conn_tune_bufferevent(s->bev);
-    bufferevent_set_timeouts(s->bev, NULL, &wtv);
+    log_debug("id=%" PRIu64 " event=accept peer=%s", session_id(gs), session_peer(gs));
+    session_set_send_timeout(gs, SEND_TIMEOUT);
     /* Room for one data block and one key list; beyond it reading waits. */
-    bufferevent_setwatermark(s->bev, EV_READ, 0, input_limit());
-    bufferevent_setwatermark(s->bev, EV_WRITE, OUT_LOW, 0);
-    bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
-    /* EV_WRITE stays off until conn_send() has output the socket did not
-     * take at once; TLS needs the bufferevent for both from the start. */
-    if (c->tls) {
-        bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-        return;
+    session_set_input_limit(gs, input_limit());
+    return 0;
+}
+
+static void mc_input(struct gale_session *gs)
+{
+    process(session_data(gs));
+}
+
+/* All written: reading resumes if the output had stopped it. */
+static void mc_drained(struct gale_session *gs)
+{
+    struct mc_session *s = session_data(gs);
+    if (s->paused) {
+        s->paused = 0;
+        session_pause(gs, 0);
     }
-    s->readable = event_new(reactor_base(), bufferevent_getfd(s->bev), EV_READ | EV_PERSIST,
-                            on_readable, s);
-    s->in = evbuffer_new();
-    if (!s->readable || !s->in)
-        finish(s);
-    else
-        reading(s, 1);
+    process(s);
+}
+
+static void mc_close(struct gale_session *gs, const char *why)
+{
+    struct mc_session *s = session_data(gs);
+    char fields[256];
+    session_log_fields(gs, fields, sizeof fields);
+    log_debug("%s event=close why=\"%s\"", fields, why);
+    if (!s)
+        return;
+    stats_conn_close(PROTO_MEMCACHED);
+    free(s->out);
+    free(s);
 }
 
 /* Shutdown: each session answers the commands it has already received
- * (process() then sees reactor_stopping() and closes once the output is
+ * (process() then sees the service stopping and closes once the output is
  * sent), so idle ones close at once.  One in the middle of a data block
  * or a paused get finishes it first, within --shutdown-timeout. */
+static void mc_stop(struct gale_session *gs)
+{
+    struct mc_session *s = session_data(gs);
+    if (s->state == MS_COMMAND && !s->paused)
+        session_continue(gs);
+}
+
+static const struct session_proto mc_proto = {
+    .on_open = mc_open,
+    .on_input = mc_input,
+    .on_drained = mc_drained,
+    .on_eof = mc_input,              /* half-closed: answer what was sent, then close */
+    .on_stop = mc_stop,
+    .on_close = mc_close,
+};
+
 void memcached_service_stop(void)
 {
-    for (struct mc_session *s = sessions; s; s = s->next)
-        if (s->state == MS_COMMAND && !s->paused)
-            later(s);
+    session_service_stop(service);
 }
 
 int memcached_service_start(const char *endpoint, char *err, size_t errlen)
 {
     if (!flush_timer)
         flush_timer = evtimer_new(reactor_base(), on_flush_timer, NULL);
-    if (!flush_timer) {
+    if (!service)
+        service = session_service_new(&mc_proto, NULL);
+    if (!flush_timer || !service) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    listener = listener_open(endpoint, on_accept, NULL, err, errlen);
-    return listener ? 0 : -1;
+    return session_service_listen(service, endpoint, err, errlen);
 }
