@@ -26,7 +26,7 @@
 #include "jsonval.h"
 #include "log.h"
 #include "pycached.h"
-#include "session.h"
+#include "gale_session.h"
 #include "stats.h"
 #include "store.h"
 

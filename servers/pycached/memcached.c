@@ -28,7 +28,7 @@
 #include "mcstats.h"
 #include "pycached.h"
 #include "reactor.h"
-#include "session.h"
+#include "gale_session.h"
 #include "stats.h"
 #include "store.h"
 

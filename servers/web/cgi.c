@@ -29,10 +29,10 @@
 #include <unistd.h>
 #include <sys/wait.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "cgi_int.h"
+#include "gale_session.h"
 #include "http.h"
 #include "log.h"
 #include "reactor.h"
@@ -55,7 +55,7 @@ struct cgi_job {
     struct event *ev_in, *ev_out, *ev_timer;
     struct evbuffer *body;        /* request body not yet written */
     struct evbuffer *chunk;       /* the last read of stdout */
-    struct bufferevent *client;
+    struct gale_session *client;
     cgi_done_cb done;
     void *arg;
     char *head;                   /* the header block as it comes */
@@ -143,24 +143,28 @@ static void fail(struct cgi_job *j, int status, const char *why)
     }
     /* The body was read in full before the script started, so the
      * connection is still in step and may carry another request. */
-    struct evbuffer *out = bufferevent_get_output(j->client);
+    struct evbuffer *out = session_output(j->client);
     size_t n = response_error(out, status, j->keep_alive, j->version_minor, j->head_only, NULL);
     j->bytes = j->head_only ? 0 : n;
     finish(j, 1, status, j->keep_alive);
 }
 
+/* Writes what was queued; a client behind pauses the script's output
+ * until the session says it has drained. */
 static void pause_if_behind(struct cgi_job *j)
 {
-    if (evbuffer_get_length(bufferevent_get_output(j->client)) > CGI_CLIENT_HIGH) {
+    session_send(j->client);
+    if (session_pending(j->client) > CGI_CLIENT_HIGH) {
         event_del(j->ev_out);
         j->paused = 1;
+        session_notify_drained(j->client);
     }
 }
 
 /* Moves what j->chunk holds to the client, framed for the mode. */
 static void forward(struct cgi_job *j)
 {
-    struct evbuffer *out = bufferevent_get_output(j->client);
+    struct evbuffer *out = session_output(j->client);
     size_t n = evbuffer_get_length(j->chunk);
     if (n == 0)
         return;
@@ -206,7 +210,7 @@ static int choose_framing(struct cgi_job *j, const struct cgi_head *h)
 
 static void send_head(struct cgi_job *j, const struct cgi_head *h)
 {
-    struct evbuffer *out = bufferevent_get_output(j->client);
+    struct evbuffer *out = session_output(j->client);
     int keep = choose_framing(j, h);
     response_start(out, h->status);
     for (size_t i = 0; i < h->n_fields; i++)
@@ -226,6 +230,7 @@ static void send_head(struct cgi_job *j, const struct cgi_head *h)
     /* HEAD gets the head a GET would get (RFC 9110 9.3.2), no body. */
     if (j->head_only)
         j->mode = BODY_NONE;
+    session_send(j->client);
 }
 
 /* The block is complete at j->head[0..end): answer, then pass on what
@@ -277,7 +282,7 @@ static void end_body(struct cgi_job *j, int read_failed)
         return;
     }
     if (j->mode == BODY_CHUNKED)
-        evbuffer_add(bufferevent_get_output(j->client), "0\r\n\r\n", 5);
+        evbuffer_add(session_output(j->client), "0\r\n\r\n", 5);
     finish(j, 1, j->status, j->keep_alive);
 }
 
@@ -413,7 +418,7 @@ static _Noreturn void child_exec(int in, int out, int fd2_ours, const char *dir,
 /* ---- Starting ---- */
 
 static struct cgi_job *job_new(const struct cgi_params *p, struct evbuffer *body,
-                               struct bufferevent *client, cgi_done_cb done, void *arg)
+                               struct gale_session *client, cgi_done_cb done, void *arg)
 {
     size_t sl = strlen(p->script_file);
     struct cgi_job *j = calloc(1, sizeof *j + sl + 1);
@@ -544,7 +549,7 @@ static int launch(struct cgi_job *j, const struct cgi_params *p, struct cgi_env 
 }
 
 struct cgi_job *cgi_start(const struct cgi_params *p, struct evbuffer *body,
-                          struct bufferevent *client, cgi_done_cb done, void *arg,
+                          struct gale_session *client, cgi_done_cb done, void *arg,
                           char *err, size_t errlen)
 {
     size_t len = body ? evbuffer_get_length(body) : 0;

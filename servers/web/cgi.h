@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct bufferevent;
+struct gale_session;
 struct evbuffer;
 struct http_request;
 
@@ -44,14 +44,14 @@ struct cgi_job;
 typedef void (*cgi_done_cb)(int ok, int status, uint64_t bytes, int keep_alive, void *arg);
 
 /* body: the whole request body (decoded), taken over by the job (it may
- * be NULL).  client: the connection's bufferevent, whose output the job
- * writes to; the job does not own it or change its callbacks.  Returns
+ * be NULL).  client: the connection's session, whose output the job
+ * writes to; the job does not own it.  Returns
  * NULL with err filled when the child cannot be started (the session
  * answers 500). */
 struct cgi_job *cgi_start(const struct cgi_params *p, struct evbuffer *body,
-                          struct bufferevent *client, cgi_done_cb done, void *arg,
+                          struct gale_session *client, cgi_done_cb done, void *arg,
                           char *err, size_t errlen);
-/* The client's output has drained below the low watermark: resume. */
+/* The client's output has drained: resume. */
 void cgi_client_drained(struct cgi_job *j);
 /* The client went away: kill the child, free the job, no callback. */
 void cgi_abort(struct cgi_job *j);

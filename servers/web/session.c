@@ -7,7 +7,9 @@
  * body into memory (bounded by --max-body), then run.  Any other request
  * with a body is answered first, then its body is read and dropped
  * (bounded the same way) before the next request is parsed, so the body
- * is never taken for a request and the connection lives on.
+ * is never taken for a request and the connection lives on.  The
+ * connection itself (reading, writing, timers, shutdown) is the session
+ * layer's (common/session.c).
  */
 #include "session.h"
 
@@ -18,15 +20,12 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
 
 #include "accesslog.h"
 #include "cgi.h"
-#include "conn.h"
 #include "dispatch.h"
+#include "gale_session.h"
 #include "log.h"
-#include "reactor.h"
 #include "response.h"
 #include "web.h"
 
@@ -34,16 +33,11 @@
 #define PIPELINE_BATCH 64         /* requests per wake-up, for fairness */
 #define CHUNK_OUT 16384
 
-enum timer_kind { T_NONE, T_IDLE, T_HEADER, T_BODY, T_CLOSE, T_RESUME };
-
 struct web_session {
-    struct gale_conn *conn;
+    struct gale_session *gs;
     const struct session_cfg *cfg;
-    struct bufferevent *bev;
     enum web_state state;
-    struct event *timer;
-    enum timer_kind timer_kind;
-    int peer_eof;
+    enum session_timer timer;      /* the one armed, as the layer was told */
     size_t head_len;               /* of the request being handled */
     /* A request body being read (WS_BODY) or dropped (WS_DISCARD): */
     int body_chunked;
@@ -56,25 +50,21 @@ struct web_session {
     struct cgi_target target;
     struct evbuffer *body;
     struct cgi_job *cgi;
-    struct web_session *prev, *next;
 };
-
-static struct web_session *sessions;
-static int shutting_down;
 
 static void process(struct web_session *s);
 
 /* --- small accessors ------------------------------------------------- */
 
-struct evbuffer *web_session_output(struct web_session *s) { return bufferevent_get_output(s->bev); }
-int web_session_is_tls(const struct web_session *s) { return s->conn->tls; }
+struct evbuffer *web_session_output(struct web_session *s) { return session_output(s->gs); }
+int web_session_is_tls(const struct web_session *s) { return session_is_tls(s->gs); }
 const struct web_cfg *web_session_web(const struct web_session *s) { return s->cfg->web; }
-uint64_t web_session_id(const struct web_session *s) { return s->conn->id; }
+uint64_t web_session_id(const struct web_session *s) { return session_id(s->gs); }
 
 const char *web_session_peer_ip(const struct web_session *s)
 {
     static char ip[80];
-    const char *p = s->conn->peer;
+    const char *p = session_peer(s->gs);
     const char *colon = strrchr(p, ':');
     if (p[0] == '[') {
         const char *end = strchr(p, ']');
@@ -89,13 +79,13 @@ const char *web_session_peer_ip(const struct web_session *s)
 
 int web_session_peer_port(const struct web_session *s)
 {
-    const char *colon = strrchr(s->conn->peer, ':');
+    const char *colon = strrchr(session_peer(s->gs), ':');
     return colon ? atoi(colon + 1) : 0;
 }
 
 int web_session_local_port(const struct web_session *s)
 {
-    return socket_local_port(bufferevent_getfd(s->bev));
+    return session_local_port(s->gs);
 }
 
 /* --- life and death -------------------------------------------------- */
@@ -115,51 +105,26 @@ static void free_cgi_request(struct web_session *s)
     memset(&s->target, 0, sizeof s->target);
 }
 
-static void session_close(struct web_session *s)
+static void set_timer(struct web_session *s, enum session_timer why, double seconds)
 {
-    if (s->cgi)
-        cgi_abort(s->cgi);
-    free_cgi_request(s);
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        sessions = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    event_free(s->timer);
-    bufferevent_free(s->bev);
-    conn_free(s->conn);
-    free(s);
-}
-
-static void on_abort(struct gale_conn *c, void *arg)
-{
-    (void)c;
-    session_close(arg);
-}
-
-static void set_timer(struct web_session *s, enum timer_kind kind, double seconds)
-{
-    struct timeval tv = { (time_t)seconds, (suseconds_t)((seconds - (time_t)seconds) * 1e6) };
-    s->timer_kind = kind;
-    evtimer_add(s->timer, &tv);
+    s->timer = why;
+    session_timer(s->gs, why, seconds);
 }
 
 static void clear_timer(struct web_session *s)
 {
-    if (s->timer_kind != T_NONE) {
-        evtimer_del(s->timer);
-        s->timer_kind = T_NONE;
+    if (s->timer != SESSION_T_NONE) {
+        s->timer = SESSION_T_NONE;
+        session_timer(s->gs, SESSION_T_NONE, 0);
     }
 }
 
-/* Close once the output is sent; now if it already is. */
+/* Close once the output is sent. */
 static void finish(struct web_session *s)
 {
     s->state = WS_CLOSING;
-    bufferevent_disable(s->bev, EV_READ);
-    if (evbuffer_get_length(web_session_output(s)) == 0)
-        set_timer(s, T_CLOSE, 0);   /* not from inside a caller's callback */
+    clear_timer(s);
+    session_finish(s->gs, 0);
 }
 
 static void reply_error(struct web_session *s, int status, const struct http_request *req)
@@ -175,9 +140,10 @@ void web_session_responded(struct web_session *s, const struct http_request *req
 {
     if (accesslog_enabled())
         accesslog_write(web_session_peer_ip(s), req, status, body_bytes);
-    log_debug("id=%" PRIu64 " event=request status=%d bytes=%" PRIu64, s->conn->id, status,
-              body_bytes);
-    if (!keep_alive || !req || !req->keep_alive || shutting_down || s->peer_eof)
+    log_debug("id=%" PRIu64 " event=request status=%d bytes=%" PRIu64, session_id(s->gs),
+              status, body_bytes);
+    if (!keep_alive || !req || !req->keep_alive || session_peer_closed(s->gs) ||
+        session_service_stopping(s->cfg->service))
         finish(s);
 }
 
@@ -191,9 +157,10 @@ static void on_cgi_done(int ok, int status, uint64_t bytes, int keep_alive, void
     free_cgi_request(s);
     if (s->state == WS_CGI) {
         s->state = WS_HEAD;
-        bufferevent_enable(s->bev, EV_READ);
-        set_timer(s, T_RESUME, 0);  /* from the loop, not inside the CGI code */
+        session_pause(s->gs, 0);
+        session_continue(s->gs);    /* from the loop, not inside the CGI code */
     }
+    session_send(s->gs);
 }
 
 /* SERVER_NAME: the Host header without its port ("[::1]:80" -> "[::1]"). */
@@ -224,8 +191,8 @@ static void start_cgi(struct web_session *s)
         .script_name = s->target.script_name, .path_info = s->target.path_info,
         .document_root = w->path, .remote_addr = web_session_peer_ip(s),
         .remote_port = web_session_peer_port(s), .server_port = web_session_local_port(s),
-        .https = s->conn->tls, .timeout = w->cgi_timeout, .keep_alive = s->req->keep_alive,
-        .conn_id = s->conn->id,
+        .https = session_is_tls(s->gs), .timeout = w->cgi_timeout,
+        .keep_alive = s->req->keep_alive, .conn_id = session_id(s->gs),
     };
     char host[256];
     host_without_port(s->req, host, sizeof host);
@@ -233,9 +200,9 @@ static void start_cgi(struct web_session *s)
     struct evbuffer *body = s->body;
     s->body = NULL;
     s->state = WS_CGI;
-    s->cgi = cgi_start(&p, body, s->bev, on_cgi_done, s, err, sizeof err);
+    s->cgi = cgi_start(&p, body, s->gs, on_cgi_done, s, err, sizeof err);
     if (!s->cgi) {
-        log_warnx("id=%" PRIu64 " event=cgi-failed error=\"%s\"", s->conn->id, err);
+        log_warnx("id=%" PRIu64 " event=cgi-failed error=\"%s\"", session_id(s->gs), err);
         reply_error(s, 500, s->req);
         free_cgi_request(s);
     }
@@ -249,14 +216,14 @@ static void begin_body(struct web_session *s, int chunked, uint64_t length)
     s->body_left = chunked ? 0 : length;
     s->body_seen = 0;
     memset(&s->chunked, 0, sizeof s->chunked);
-    set_timer(s, T_BODY, s->cfg->web->header_timeout);
+    set_timer(s, SESSION_T_REQUEST, s->cfg->web->header_timeout);
 }
 
 /* Takes what the input holds of a Content-Length body: 1 once it is all
  * taken, else 0. */
 static int take_length(struct web_session *s, struct evbuffer *dst)
 {
-    struct evbuffer *in = bufferevent_get_input(s->bev);
+    struct evbuffer *in = session_input(s->gs);
     size_t n = evbuffer_get_length(in);
     if (n > s->body_left)
         n = (size_t)s->body_left;
@@ -273,7 +240,7 @@ static int take_length(struct web_session *s, struct evbuffer *dst)
  * the decoder: whatever follows the body stays in the input. */
 static int take_chunked(struct web_session *s, struct evbuffer *dst)
 {
-    struct evbuffer *in = bufferevent_get_input(s->bev);
+    struct evbuffer *in = session_input(s->gs);
     char out[CHUNK_OUT];
     for (;;) {
         size_t len = evbuffer_get_length(in), used = 0, made = 0;
@@ -330,7 +297,7 @@ static void pump_discard(struct web_session *s)
         return;
     }
     /* Too late for an error response: the request has had its answer. */
-    log_debug("id=%" PRIu64 " event=body-dropped status=%d", s->conn->id, -r);
+    log_debug("id=%" PRIu64 " event=body-dropped status=%d", session_id(s->gs), -r);
     finish(s);
 }
 
@@ -344,7 +311,7 @@ static void start_discard(struct web_session *s, int chunked, uint64_t length)
 void web_session_run_cgi(struct web_session *s, const struct http_request *req,
                      struct cgi_target *t)
 {
-    struct evbuffer *in = bufferevent_get_input(s->bev);
+    struct evbuffer *in = session_input(s->gs);
     s->target = *t;
     memset(t, 0, sizeof *t);
     s->head = malloc(s->head_len);
@@ -378,8 +345,8 @@ static void parse_one(struct web_session *s, struct evbuffer *in)
     struct http_request req;
     int r = http_parse_request(p, len, &s->cfg->limits, &req);
     if (r == 0) {
-        if (s->timer_kind != T_HEADER)
-            set_timer(s, T_HEADER, s->cfg->web->header_timeout);
+        if (s->timer != SESSION_T_REQUEST)
+            set_timer(s, SESSION_T_REQUEST, s->cfg->web->header_timeout);
         s->head_len = 0;
         return;
     }
@@ -406,146 +373,127 @@ static void parse_one(struct web_session *s, struct evbuffer *in)
 
 static void process(struct web_session *s)
 {
-    struct evbuffer *in = bufferevent_get_input(s->bev);
-    struct evbuffer *out = web_session_output(s);
     for (int i = 0; i < PIPELINE_BATCH && s->state == WS_HEAD; i++) {
-        if (evbuffer_get_length(out) >= OUT_HIGH)
-            return;                 /* the write callback resumes */
-        if (evbuffer_get_length(in) == 0) {
-            if (s->peer_eof) {
+        if (session_pending(s->gs) >= OUT_HIGH) {
+            session_notify_drained(s->gs);   /* on_drained resumes */
+            return;
+        }
+        if (session_input_length(s->gs) == 0) {
+            if (session_peer_closed(s->gs)) {
                 finish(s);
                 return;
             }
-            if (evbuffer_get_length(out) == 0 && s->timer_kind != T_IDLE)
-                set_timer(s, T_IDLE, s->cfg->web->keepalive_timeout);
+            if (s->timer != SESSION_T_IDLE)
+                set_timer(s, SESSION_T_IDLE, s->cfg->web->keepalive_timeout);
             return;
         }
+        struct evbuffer *in = session_input(s->gs);
         size_t before = evbuffer_get_length(in);
         parse_one(s, in);
         if (s->state == WS_HEAD && evbuffer_get_length(in) == before)
             return;                 /* an incomplete head: wait for more */
     }
+    if (s->state == WS_HEAD)
+        session_continue(s->gs);    /* more may wait: go on from the loop, for fairness */
 }
 
-static void on_read(struct bufferevent *bev, void *arg)
+/* --- the session's life ---------------------------------------------- */
+
+static int ws_open(struct gale_session *gs)
 {
-    struct web_session *s = arg;
-    (void)bev;
+    const struct session_cfg *cfg = session_server(gs);
+    struct web_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return -1;
+    s->gs = gs;
+    s->cfg = cfg;
+    session_set_data(gs, s);
+    session_set_send_timeout(gs, cfg->web->send_timeout);
+    set_timer(s, SESSION_T_REQUEST, cfg->web->header_timeout);
+    return 0;
+}
+
+static void ws_input(struct gale_session *gs)
+{
+    struct web_session *s = session_data(gs);
     if (s->state == WS_BODY || s->state == WS_DISCARD)
-        set_timer(s, T_BODY, s->cfg->web->header_timeout);   /* between two reads */
+        set_timer(s, SESSION_T_REQUEST, s->cfg->web->header_timeout);   /* between two reads */
     if (s->state == WS_BODY)
         pump_body(s);
     else if (s->state == WS_DISCARD)
         pump_discard(s);
     if (s->state == WS_HEAD) {
-        if (s->timer_kind == T_IDLE)
+        if (s->timer == SESSION_T_IDLE)
             clear_timer(s);
         process(s);
     } else if (s->state == WS_CGI &&
-               evbuffer_get_length(bufferevent_get_input(s->bev)) > s->cfg->limits.max_header_bytes) {
-        bufferevent_disable(s->bev, EV_READ);   /* pipelined requests wait in the kernel */
+               session_input_length(gs) > s->cfg->limits.max_header_bytes) {
+        session_pause(gs, 1);       /* pipelined requests wait in the kernel */
     }
 }
 
-static void on_write(struct bufferevent *bev, void *arg)
+static void ws_drained(struct gale_session *gs)
 {
-    struct web_session *s = arg;
-    (void)bev;
-    switch (s->state) {
-    case WS_CLOSING:
-        session_close(s);
-        break;
-    case WS_CGI:
-        if (s->cgi)
-            cgi_client_drained(s->cgi);
-        break;
-    case WS_HEAD:
+    struct web_session *s = session_data(gs);
+    if (s->state == WS_CGI && s->cgi)
+        cgi_client_drained(s->cgi);
+    else if (s->state == WS_HEAD)
         process(s);
-        break;
-    case WS_BODY:
-    case WS_DISCARD:
-        break;
-    }
 }
 
-static void on_event(struct bufferevent *bev, short what, void *arg)
+/* Half-closed: what was asked is answered, then the connection closes. */
+static void ws_eof(struct gale_session *gs)
 {
-    struct web_session *s = arg;
-    (void)bev;
-    if (what & BEV_EVENT_CONNECTED)
-        return;                     /* the TLS handshake is done */
-    if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING) && s->state == WS_HEAD &&
-        evbuffer_get_length(web_session_output(s)) > 0) {
-        s->peer_eof = 1;            /* half-closed: answer what was asked, then close */
+    struct web_session *s = session_data(gs);
+    if (s->state == WS_HEAD && session_pending(gs) > 0)
         finish(s);
-        return;
-    }
-    session_close(s);
-}
-
-static void on_timer(evutil_socket_t fd, short what, void *arg)
-{
-    struct web_session *s = arg;
-    enum timer_kind kind = s->timer_kind;
-    (void)fd; (void)what;
-    s->timer_kind = T_NONE;
-    if (kind == T_HEADER) {
-        reply_error(s, 408, NULL);
-    } else if (kind == T_BODY && s->state == WS_BODY) {
-        reply_error(s, 408, s->req);
-    } else if (kind == T_BODY) {
-        finish(s);                  /* the answer is out; the rest of the body never came */
-    } else if (kind == T_CLOSE || (kind == T_IDLE && s->state == WS_CLOSING)) {
-        session_close(s);
-    } else if (kind == T_IDLE) {
-        session_close(s);           /* an idle keep-alive connection */
-    } else if (kind == T_RESUME && s->state == WS_HEAD) {
+    else if (s->state == WS_HEAD)
         process(s);
-    }
+    else
+        session_abort(gs, "client closed");
 }
 
-void web_session_accept(struct gale_conn *c, void *arg)
+static void ws_timeout(struct gale_session *gs, enum session_timer why)
 {
-    const struct session_cfg *cfg = arg;
-    struct web_session *s = calloc(1, sizeof *s);
-    if (!s) {
-        conn_free(c);
-        return;
-    }
-    s->conn = c;
-    s->cfg = cfg;
-    s->bev = conn_bufferevent(c);
-    s->timer = evtimer_new(reactor_base(), on_timer, s);
-    if (!s->bev || !s->timer) {
-        if (s->bev) bufferevent_free(s->bev);
-        if (s->timer) event_free(s->timer);
-        free(s);
-        conn_free(c);
-        return;
-    }
-    c->data = s;
-    c->abort = on_abort;
-    s->next = sessions;
-    if (sessions)
-        sessions->prev = s;
-    sessions = s;
-    double st = cfg->web->send_timeout;
-    struct timeval wtv = { (time_t)st, (suseconds_t)((st - (time_t)st) * 1e6) };
-    bufferevent_set_timeouts(s->bev, NULL, st > 0 ? &wtv : NULL);
-    bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
-    bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-    set_timer(s, T_HEADER, cfg->web->header_timeout);
+    struct web_session *s = session_data(gs);
+    s->timer = SESSION_T_NONE;
+    if (why == SESSION_T_REQUEST && s->state == WS_HEAD)
+        reply_error(s, 408, NULL);
+    else if (why == SESSION_T_REQUEST && s->state == WS_BODY)
+        reply_error(s, 408, s->req);
+    else if (why == SESSION_T_REQUEST && s->state == WS_DISCARD)
+        finish(s);                  /* the answer is out; the rest of the body never came */
+    else
+        session_abort(gs, "timed out");   /* idle keep-alive, or a client that reads nothing */
 }
 
 /* Shutdown: idle keep-alive connections go now, busy ones after their
  * current response. */
-void web_session_shutdown_all(void)
+static void ws_stop(struct gale_session *gs)
 {
-    shutting_down = 1;
-    for (struct web_session *s = sessions, *next; s; s = next) {
-        next = s->next;
-        if (s->state == WS_HEAD && evbuffer_get_length(bufferevent_get_input(s->bev)) == 0 &&
-            evbuffer_get_length(web_session_output(s)) == 0)
-            session_close(s);
-    }
+    struct web_session *s = session_data(gs);
+    if (s->state == WS_HEAD && session_input_length(gs) == 0 && session_pending(gs) == 0)
+        session_abort(gs, "shutting down");
 }
+
+static void ws_close(struct gale_session *gs, const char *why)
+{
+    struct web_session *s = session_data(gs);
+    (void)why;
+    if (!s)
+        return;
+    if (s->cgi)
+        cgi_abort(s->cgi);
+    free_cgi_request(s);
+    free(s);
+}
+
+const struct session_proto web_session_proto = {
+    .on_open = ws_open,
+    .on_input = ws_input,
+    .on_drained = ws_drained,
+    .on_eof = ws_eof,
+    .on_timeout = ws_timeout,
+    .on_stop = ws_stop,
+    .on_close = ws_close,
+};

@@ -9,7 +9,8 @@
 #include <stdint.h>
 #include "http.h"
 
-struct gale_conn;
+struct session_proto;
+struct session_service;
 struct web_cfg;
 struct web_session;
 struct evbuffer;
@@ -18,6 +19,7 @@ struct file_entry;
 struct session_cfg {
     struct web_cfg *web;
     struct http_limits limits;
+    struct session_service *service;   /* every listener's, made at start */
 };
 
 enum web_state {
@@ -28,11 +30,9 @@ enum web_state {
     WS_CLOSING,    /* the last response is queued; close once it is sent */
 };
 
-/* The listener's accept callback; arg is the struct session_cfg. */
-void web_session_accept(struct gale_conn *c, void *arg);
-/* Shutdown begins: close idle connections, end busy ones after their
- * current response. */
-void web_session_shutdown_all(void);
+/* The protocol for the session layer's service; its arg is the struct
+ * session_cfg. */
+extern const struct session_proto web_session_proto;
 
 /* What dispatch.c and static.c need of the session. */
 struct evbuffer *web_session_output(struct web_session *s);

@@ -13,6 +13,7 @@
 #include "conn.h"
 #include "endpoint.h"
 #include "files.h"
+#include "gale_session.h"
 #include "log.h"
 #include "mime.h"
 #include "response.h"
@@ -67,7 +68,7 @@ static char https_endpoint[3 * EP_VALUE_MAX];
 static int open_listeners(const struct opt_list *l, char *err, size_t errlen)
 {
     for (size_t i = 0; i < l->n; i++)
-        if (!listener_open(l->v[i], web_session_accept, &session_cfg, err, errlen))
+        if (session_service_listen(session_cfg.service, l->v[i], err, errlen) == -1)
             return -1;
     return 0;
 }
@@ -79,7 +80,7 @@ static int open_https(struct web_cfg *cfg, char *err, size_t errlen)
     /* Twisted's --https is a port; the certificate and key come from -c/-k. */
     snprintf(https_endpoint, sizeof https_endpoint, "ssl:%s:privateKey=%s:certKey=%s",
              cfg->https, cfg->privkey, cfg->certificate);
-    return listener_open(https_endpoint, web_session_accept, &session_cfg, err, errlen) ? 0 : -1;
+    return session_service_listen(session_cfg.service, https_endpoint, err, errlen);
 }
 
 static void fill_session_cfg(struct web_cfg *cfg)
@@ -119,6 +120,10 @@ static int web_start(void *p, char *err, size_t errlen)
         return -1;
     if (cfg->logfile && accesslog_open(cfg->logfile, err, errlen) == -1)
         return -1;
+    if (!(session_cfg.service = session_service_new(&web_session_proto, &session_cfg))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     if (cfg->listen.n == 0 && cfg->port.n == 0 && !cfg->https) {
         static const char *const dflt[] = { "tcp:8080" };
         struct opt_list l = { (const char **)dflt, 1 };
@@ -143,12 +148,14 @@ static void web_reload(void *p)
 static void web_stop(void *p)
 {
     (void)p;
-    web_session_shutdown_all();
+    session_service_stop(session_cfg.service);
 }
 
 static void web_cleanup(void *p)
 {
     (void)p;
+    session_service_free(session_cfg.service);
+    session_cfg.service = NULL;
     files_free();
     mime_free();
     accesslog_close();

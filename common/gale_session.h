@@ -21,8 +21,8 @@
  * Every callback may finish or abort its session: the session is freed
  * only once the callback has returned.
  */
-#ifndef GALE_SESSION_H
-#define GALE_SESSION_H
+#ifndef GALE_GALE_SESSION_H
+#define GALE_GALE_SESSION_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -103,6 +103,9 @@ void session_write(struct gale_session *s, const void *p, size_t n);
 /* The output itself, to build replies in place (inside a callback only):
  * what a callback adds is written in one writev() when it returns. */
 struct evbuffer *session_output(struct gale_session *s);
+/* Outside a callback (a child's output, a resolver's answer): writes
+ * what was added to session_output() since. */
+void session_send(struct gale_session *s);
 /* on_drained once everything queued so far has been written (on the next
  * turn of the loop if it already is): for a protocol that stopped
  * producing because the client reads slowly. */
@@ -115,8 +118,9 @@ size_t session_pending(const struct gale_session *s);
 /* Arms the one timer (seconds > 0) or stops it (0 or less). */
 void session_timer(struct gale_session *s, enum session_timer why, double seconds);
 /* While output waits for a client that does not read, the timer runs
- * with SESSION_T_SEND for this long (0: never); it stops once all is
- * written, and on_drained may then arm what the protocol wants. */
+ * with SESSION_T_SEND for this long (0: never); once all is written the
+ * timer the protocol had armed before is armed again, for its whole
+ * length (an idle keep-alive connection is idle from then on). */
 void session_set_send_timeout(struct gale_session *s, double seconds);
 
 /* Stop reading, write what is queued, then close.  With linger, our side

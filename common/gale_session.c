@@ -1,5 +1,5 @@
 /*
- * Sessions: one connection's life for every server; see session.h.
+ * Sessions: one connection's life for every server; see gale_session.h.
  *
  * A plain socket is watched with an event of its own: one read() per
  * wake-up into an input buffer made on the first byte and dropped once
@@ -11,7 +11,7 @@
  * Every entry from the loop counts itself in depth; a session that a
  * callback finished or aborted is freed when the outermost one returns.
  */
-#include "session.h"
+#include "gale_session.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -59,6 +59,8 @@ struct gale_session {
     struct evbuffer *in, *out;       /* plain: held only while they hold bytes */
     enum session_phase phase;
     enum session_timer timer_why;
+    enum session_timer saved_why;    /* the protocol's, while SESSION_T_SEND runs */
+    double timer_seconds, saved_seconds;
     size_t in_limit, discarded;
     size_t out_at_enter;             /* TLS: output queued when the outermost callback began */
     double send_timeout;
@@ -110,6 +112,7 @@ static void destroy(struct gale_session *s)
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg);
+static void arm_timer(struct gale_session *s, enum session_timer why, double seconds);
 
 /* Marks the session closed.  Inside a callback it is freed when the
  * callback returns; outside one (a resolver's or a child's callback
@@ -274,15 +277,20 @@ static int flush(struct gale_session *s)
         if (n <= 0) {
             if (write_event(s) && !event_pending(s->wev, EV_WRITE, NULL))
                 event_add(s->wev, NULL);
-            if (s->send_timeout > 0 && s->timer_why != SESSION_T_SEND)
-                session_timer(s, SESSION_T_SEND, s->send_timeout);
+            if (s->send_timeout > 0 && s->timer_why != SESSION_T_SEND) {
+                s->saved_why = s->timer_why;
+                s->saved_seconds = s->timer_seconds;
+                arm_timer(s, SESSION_T_SEND, s->send_timeout);
+            }
             return 0;
         }
     }
     if (s->wev && event_pending(s->wev, EV_WRITE, NULL))
         event_del(s->wev);
-    if (s->timer_why == SESSION_T_SEND)
-        session_timer(s, SESSION_T_NONE, 0);
+    if (s->timer_why == SESSION_T_SEND) {
+        arm_timer(s, s->saved_why, s->saved_seconds);
+        s->saved_why = SESSION_T_NONE;
+    }
     return 1;
 }
 
@@ -440,7 +448,7 @@ static void finished(struct gale_session *s)
         return;
     }
     s->phase = PH_LINGERING;
-    session_timer(s, SESSION_T_CLOSE, LINGER_SECONDS);
+    arm_timer(s, SESSION_T_CLOSE, LINGER_SECONDS);
 }
 
 void session_finish(struct gale_session *s, int linger)
@@ -476,11 +484,11 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     leave(s);
 }
 
-void session_timer(struct gale_session *s, enum session_timer why, double seconds)
+static void arm_timer(struct gale_session *s, enum session_timer why, double seconds)
 {
     if (s->phase == PH_DEAD)
         return;                        /* its timer now frees it */
-    if (seconds <= 0) {
+    if (seconds <= 0 || why == SESSION_T_NONE) {
         if (s->timer)
             evtimer_del(s->timer);
         s->timer_why = SESSION_T_NONE;
@@ -492,7 +500,19 @@ void session_timer(struct gale_session *s, enum session_timer why, double second
     }
     struct timeval tv = reactor_timeval(seconds > TIMER_MAX ? TIMER_MAX : seconds);
     s->timer_why = why;
+    s->timer_seconds = seconds;
     evtimer_add(s->timer, &tv);
+}
+
+/* While the send timer runs, the protocol's wish is kept for afterwards. */
+void session_timer(struct gale_session *s, enum session_timer why, double seconds)
+{
+    if (s->timer_why == SESSION_T_SEND && why != SESSION_T_SEND) {
+        s->saved_why = seconds > 0 ? why : SESSION_T_NONE;
+        s->saved_seconds = seconds;
+        return;
+    }
+    arm_timer(s, why, seconds);
 }
 
 /* The core's shutdown deadline: whatever is still open goes now. */
@@ -634,6 +654,14 @@ void session_set_input_limit(struct gale_session *s, size_t bytes)
     s->in_limit = bytes;
     if (s->bev)
         bufferevent_setwatermark(s->bev, EV_READ, 0, bytes);
+}
+
+void session_send(struct gale_session *s)
+{
+    if (s->depth > 0 || s->phase == PH_DEAD)
+        return;                        /* leave() writes it */
+    enter(s);
+    leave(s);
 }
 
 void session_continue(struct gale_session *s)
