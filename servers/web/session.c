@@ -441,14 +441,17 @@ static void ws_drained(struct gale_session *gs)
         process(s);
 }
 
-/* Half-closed: what was asked is answered, then the connection closes. */
+/* Half-closed: what was asked in full is answered, then the connection
+ * closes; a request cut short is not waited for. */
 static void ws_eof(struct gale_session *gs)
 {
     struct web_session *s = session_data(gs);
-    if (s->state == WS_HEAD && session_pending(gs) > 0)
-        finish(s);
-    else if (s->state == WS_HEAD)
+    if (s->state == WS_HEAD)
         process(s);
+    if (s->state != WS_HEAD || session_finishing(gs))
+        return;
+    if (session_pending(gs) > 0)
+        finish(s);
     else
         session_abort(gs, "client closed");
 }
