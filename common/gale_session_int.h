@@ -1,0 +1,85 @@
+/*
+ * The inside of the session layer (common/gale_session.h), shared by its
+ * two files: gale_session.c (life and death, timers, accepting, services)
+ * and gale_session_io.c (reading and writing, plain and TLS).  Nothing
+ * outside them may include it.
+ */
+#ifndef GALE_GALE_SESSION_INT_H
+#define GALE_GALE_SESSION_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <event2/util.h>
+
+#include "gale_session.h"
+
+struct bufferevent;
+
+#define READ_MAX (64 * 1024)        /* bytes per read() */
+#define LINGER_SECONDS 2.0          /* after a last reply: time for the client to read it */
+#define LINGER_MAX (16 * 1024 * 1024)   /* input thrown away meanwhile */
+#define TIMER_MAX 1e7               /* keeps a timeval in range */
+
+struct session_service {
+    const struct session_proto *proto;
+    void *arg;
+    struct gale_session *head;
+    unsigned count;
+    int stopping;
+};
+
+enum session_phase {
+    PH_OPEN,        /* reading and answering */
+    PH_FINISHING,   /* no more reading; the output goes, then the end */
+    PH_LINGERING,   /* output sent, our side shut: input dropped until the client closes */
+    PH_DEAD,        /* closed; freed once no callback is running */
+};
+
+struct gale_session {
+    struct session_service *svc;
+    struct gale_conn *conn;
+    void *data;
+    int fd;                          /* plain; -1 under TLS */
+    struct bufferevent *bev;         /* TLS */
+    struct event *rev, *wev, *timer; /* plain: read and write; either: the timer */
+    struct event *soon;              /* continue and drained notices, made when first asked */
+    struct evbuffer *in, *out;       /* plain: held only while they hold bytes */
+    enum session_phase phase;
+    enum session_timer timer_why;
+    enum session_timer saved_why;    /* the protocol's, while SESSION_T_SEND runs */
+    double timer_seconds, saved_seconds;
+    size_t in_limit, discarded;
+    size_t out_at_enter;             /* TLS: output queued when the outermost callback began */
+    double send_timeout;
+    int paused, peer_eof, linger, depth;
+    int want_drained;                /* on_drained once the output is empty */
+    int soon_input, soon_drained;    /* what the soon event will do */
+    const char *why;                 /* the reason given to on_close */
+    uint64_t bytes_in, bytes_out;
+    struct gale_session *prev, *next;
+};
+
+/* Callbacks of the loop, and what the two files ask of each other. */
+void gs_destroy(struct gale_session *s);
+void gs_enter(struct gale_session *s);
+void gs_leave(struct gale_session *s);
+void gs_close_now(struct gale_session *s, const char *why);
+void gs_close_at_once(struct gale_session *s, const char *why);
+void gs_finished(struct gale_session *s);
+void gs_arm_timer(struct gale_session *s, enum session_timer why, double seconds);
+void gs_update_reading(struct gale_session *s);
+int gs_flush(struct gale_session *s);
+void gs_drained(struct gale_session *s);
+void gs_soon(struct gale_session *s, int input);
+void gs_release_buffers(struct gale_session *s);
+void gs_peer_closed(struct gale_session *s);
+void gs_discard(struct gale_session *s);
+struct event *gs_write_event(struct gale_session *s);
+struct evbuffer *gs_output(struct gale_session *s);
+void gs_on_readable(evutil_socket_t fd, short what, void *arg);
+void gs_on_writable(evutil_socket_t fd, short what, void *arg);
+void gs_on_tls_read(struct bufferevent *bev, void *arg);
+void gs_on_tls_write(struct bufferevent *bev, void *arg);
+void gs_on_tls_event(struct bufferevent *bev, short what, void *arg);
+
+#endif
