@@ -5,25 +5,24 @@
  * /admin page.  HTTP/1.1 (RFC 9110, RFC 9112) with keep-alive and
  * pipelining: requests are parsed straight from the input buffer and
  * answered in order; a new one is not parsed while the output holds more
- * than OUT_HIGH bytes, and the input is capped by a read watermark, so a
- * client can make the server hold only so much.
+ * than OUT_HIGH bytes, and the input is capped at one whole request, so a
+ * client can make the server hold only so much.  The connection itself
+ * (reading, writing, timers, lingering after a last answer, shutdown) is
+ * the session layer's (common/session.c); this file is the protocol.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
 
 #include "admin_page.h"
-#include "conn.h"
+#include "gale_session.h"
 #include "http.h"
 #include "httpform.h"
 #include "log.h"
 #include "metrics.h"
 #include "pycached.h"
-#include "reactor.h"
 #include "response.h"
 #include "stats.h"
 #include "store.h"
@@ -45,51 +44,31 @@
     "style-src 'unsafe-inline'; connect-src 'self'; form-action 'none'; "           \
     "frame-ancestors 'none'\r\n"
 
-/* --http-request-timeout: seconds to send a whole request, body included;
- * --http-idle-timeout: an idle keep-alive connection closes after this,
- * and so does one whose client reads nothing for this long. */
-static double request_timeout = 30, idle_timeout = 60;
-
-void http_service_set_timeouts(double request, double idle)
-{
-    request_timeout = request;
-    idle_timeout = idle;
-}
-
-enum http_state {
-    HS_READING,    /* parsing and answering requests as they arrive */
-    HS_CLOSING,    /* the last answer is queued: close once it is sent */
-};
-
-enum timer_kind {
-    T_NONE,
-    T_REQUEST,     /* a request has begun (or the connection is new): finish it in time */
-    T_IDLE,        /* between requests */
-    T_CLOSE,       /* close from the loop, not inside a caller's callback */
+/* The service's own state, reached from every session through
+ * session_server(). */
+struct http_server {
+    struct session_service *svc;
+    double request_timeout;       /* --http-request-timeout: to send a whole request */
+    double idle_timeout;          /* --http-idle-timeout: idle keep-alive, or not reading */
 };
 
 struct http_session {
-    struct gale_conn *conn;
-    struct bufferevent *bev;
-    enum http_state state;
-    struct event *timer;
-    enum timer_kind timer_kind;
+    struct gale_session *gs;
+    enum session_timer timer;     /* the one we armed; NONE when stopped or fired */
     int continued;                /* "100 Continue" sent for the request being read */
-    int peer_eof;                 /* the client half-closed: answer what it sent, then close */
-    struct http_session *prev, *next;
 };
 
 static const struct http_limits limits = {
     .max_request_line = 8192, .max_header_bytes = HEAD_MAX, .max_headers = HTTP_MAX_HEADERS,
 };
-static struct http_session *sessions;
+/* One per process until pycached is an instance; set before the start. */
+static struct http_server server = { .request_timeout = 30, .idle_timeout = 60 };
 
-static void process(struct http_session *s);
-
-/* --- life and death -------------------------------------------------- */
-
-static struct evbuffer *output(struct http_session *s) { return bufferevent_get_output(s->bev); }
-static struct evbuffer *input(struct http_session *s) { return bufferevent_get_input(s->bev); }
+void http_service_set_timeouts(double request, double idle)
+{
+    server.request_timeout = request;
+    server.idle_timeout = idle;
+}
 
 /* The largest body a form may have: a value of the largest item size
  * with every byte %-escaped, plus the other fields. */
@@ -98,70 +77,28 @@ static uint64_t max_body(void)
     return store_max_item_size() * 3 + 4096;
 }
 
-static void session_close(struct http_session *s)
-{
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        sessions = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    log_debug("id=%" PRIu64 " event=close", s->conn->id);
-    stats_conn_close(PROTO_HTTP);
-    event_free(s->timer);
-    bufferevent_free(s->bev);
-    conn_free(s->conn);
-    free(s);
-}
-
-static void on_abort(struct gale_conn *c, void *arg)
-{
-    (void)c;
-    session_close(arg);
-}
-
-static void set_timer(struct http_session *s, enum timer_kind kind, double seconds)
-{
-    struct timeval tv = reactor_timeval(seconds);
-    s->timer_kind = kind;
-    evtimer_add(s->timer, &tv);
-}
-
-static void clear_timer(struct http_session *s)
-{
-    if (s->timer_kind != T_NONE) {
-        evtimer_del(s->timer);
-        s->timer_kind = T_NONE;
-    }
-}
-
-/* Close once the output is sent; from the loop if it already is. */
-static void finish(struct http_session *s)
-{
-    if (s->state == HS_CLOSING)
-        return;
-    s->state = HS_CLOSING;
-    bufferevent_disable(s->bev, EV_READ);
-    clear_timer(s);
-    if (evbuffer_get_length(output(s)) == 0)
-        set_timer(s, T_CLOSE, 0);
-}
+static struct evbuffer *output(struct http_session *s) { return session_output(s->gs); }
 
 /* --- answers --------------------------------------------------------- */
 
-/* Whether the connection stays open after answering req. */
-static int keeps_alive(const struct http_request *req)
+/* Whether the connection stays open after answering req: not once
+ * shutdown has begun, so that a busy connection ends with its answer. */
+static int keeps_alive(const struct http_session *s, const struct http_request *req)
 {
-    return req && req->keep_alive && !reactor_stopping();
+    const struct http_server *srv = session_server(s->gs);
+    return req && req->keep_alive && !session_service_stopping(srv->svc);
 }
 
+/* A connection we close lingers, so that what the client still sends
+ * (a pipelined request, the rest of a refused body) does not reset the
+ * connection before it has read the answer (RFC 9112 9.6). */
 static void answered(struct http_session *s, const struct http_request *req, int status,
                      int keep)
 {
-    log_debug("id=%" PRIu64 " event=request method=%.*s status=%d", s->conn->id,
+    log_debug("id=%" PRIu64 " event=request method=%.*s status=%d", session_id(s->gs),
               req ? (int)req->method_text.len : 1, req ? req->method_text.p : "-", status);
     if (!keep)
-        finish(s);
+        session_finish(s->gs, 1);
 }
 
 /* One answer of ours: the body is moved from body (NULL: empty); none
@@ -171,7 +108,7 @@ static void reply(struct http_session *s, const struct http_request *req, int st
 {
     struct evbuffer *out = output(s);
     size_t n = body ? evbuffer_get_length(body) : 0;
-    int keep = keeps_alive(req);
+    int keep = keeps_alive(s, req);
     response_start(out, status);
     if (type)
         response_header(out, "Content-Type", type);
@@ -202,7 +139,7 @@ static void reply_text(struct http_session *s, const struct http_request *req, i
 static void reply_error(struct http_session *s, const struct http_request *req, int status,
                         int keep, const char *extra)
 {
-    keep = keep && keeps_alive(req);
+    keep = keep && keeps_alive(s, req);
     response_error(output(s), status, keep, req ? req->version_minor : 1,
                    req && req->method == HTTP_HEAD, extra);
     answered(s, req, status, keep);
@@ -326,6 +263,23 @@ static void route(struct http_session *s, const struct http_request *req, const 
 
 /* --- reading requests ------------------------------------------------ */
 
+/* Arms the timer unless it already runs for the same reason, so that a
+ * request sent in pieces must still be whole in time from its first
+ * byte.  While a send waits, the layer keeps this wish for afterwards. */
+static void arm(struct http_session *s, enum session_timer why, double seconds)
+{
+    if (s->timer != why) {
+        s->timer = why;
+        session_timer(s->gs, why, seconds);
+    }
+}
+
+static void stop_timer(struct http_session *s)
+{
+    s->timer = SESSION_T_NONE;
+    session_timer(s->gs, SESSION_T_NONE, 0);
+}
+
 /* Refuses a body we will not read: chunked (411, as the body's length
  * must be known to bound it) or too large (413).  Returns 1 when it
  * answered. */
@@ -374,7 +328,7 @@ static int parse_next(struct http_session *s, struct evbuffer *in)
     /* The pullup may move the bytes the request points into: parse again. */
     p = (const char *)evbuffer_pullup(in, (ev_ssize_t)need);
     http_parse_request(p, head, &limits, &req);
-    clear_timer(s);
+    stop_timer(s);                  /* re-armed for what follows it */
     s->continued = 0;
     route(s, &req, p + head, need - head);
     evbuffer_drain(in, need);
@@ -385,131 +339,118 @@ static int parse_next(struct http_session *s, struct evbuffer *in)
 /* parse_next, counting what was written for memcached's "stats". */
 static int handle_next(struct http_session *s, struct evbuffer *in)
 {
-    size_t before = evbuffer_get_length(output(s));
+    size_t before = session_pending(s->gs);
     int r = parse_next(s, in);
-    pyc_stats.bytes_written += evbuffer_get_length(output(s)) - before;
+    pyc_stats.bytes_written += session_pending(s->gs) - before;
     return r;
 }
 
-/* Nothing to parse for now: arm the timer for what is awaited. */
-static void await_input(struct http_session *s, enum timer_kind kind)
+/* Nothing to parse for now: end the session, or arm the timer for what
+ * is awaited. */
+static void await_input(struct http_session *s)
 {
-    if (s->peer_eof) {
-        finish(s);
-    } else if (kind == T_IDLE && evbuffer_get_length(output(s)) > 0) {
-        clear_timer(s);             /* the send timeout watches; on_write comes back */
-    } else if (s->timer_kind != kind) {
-        clear_timer(s);
-        set_timer(s, kind, kind == T_IDLE ? idle_timeout : request_timeout);
-    }
+    struct gale_session *gs = s->gs;
+    const struct http_server *srv = session_server(gs);
+    int idle = session_input_length(gs) == 0;
+    if (session_peer_closed(gs) || (idle && session_service_stopping(srv->svc)))
+        session_finish(gs, 0);          /* half-closed: what it sent is answered */
+    else if (idle)
+        arm(s, SESSION_T_IDLE, srv->idle_timeout);
+    else
+        arm(s, SESSION_T_REQUEST, srv->request_timeout);
 }
 
 static void process(struct http_session *s)
 {
-    struct evbuffer *in = input(s);
-    for (int i = 0; i < PIPELINE_BATCH && s->state == HS_READING; i++) {
-        if (evbuffer_get_length(output(s)) >= OUT_HIGH)
-            return;                 /* on_write resumes */
-        if (evbuffer_get_length(in) == 0) {
-            await_input(s, T_IDLE);
+    struct gale_session *gs = s->gs;
+    for (int i = 0; i < PIPELINE_BATCH; i++) {
+        if (session_finishing(gs))
+            return;
+        if (session_pending(gs) >= OUT_HIGH) {
+            session_notify_drained(gs);     /* on_drained resumes */
             return;
         }
-        if (!handle_next(s, in)) {
-            await_input(s, T_REQUEST);
+        if (session_input_length(gs) == 0 || !handle_next(s, session_input(gs))) {
+            await_input(s);
             return;
         }
     }
+    session_continue(gs);               /* more may wait: go on from the loop, for fairness */
 }
 
-static void on_read(struct bufferevent *bev, void *arg)
-{
-    (void)bev;
-    process(arg);
-}
+/* --- the session's life ---------------------------------------------- */
 
-static void on_write(struct bufferevent *bev, void *arg)
+static int http_open(struct gale_session *gs)
 {
-    struct http_session *s = arg;
-    (void)bev;
-    if (s->state == HS_CLOSING)
-        session_close(s);
-    else
-        process(s);
-}
-
-static void on_event(struct bufferevent *bev, short what, void *arg)
-{
-    struct http_session *s = arg;
-    (void)bev;
-    if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING) && s->state == HS_READING) {
-        s->peer_eof = 1;            /* half-closed: answer what was sent, then close */
-        process(s);
-        if (s->state == HS_READING && evbuffer_get_length(output(s)) == 0)
-            finish(s);
-        return;
-    }
-    if (!(what & BEV_EVENT_EOF) || s->state != HS_CLOSING)
-        session_close(s);
-}
-
-static void on_timer(evutil_socket_t fd, short what, void *arg)
-{
-    struct http_session *s = arg;
-    enum timer_kind kind = s->timer_kind;
-    (void)fd; (void)what;
-    s->timer_kind = T_NONE;
-    if (kind == T_REQUEST && s->state == HS_READING)
-        reply_error(s, NULL, 408, 0, NULL);
-    else
-        session_close(s);           /* T_CLOSE, or an idle keep-alive connection */
-}
-
-static void on_accept(struct gale_conn *c, void *arg)
-{
+    const struct http_server *srv = session_server(gs);
     struct http_session *s = calloc(1, sizeof *s);
-    (void)arg;
-    if (s) {
-        s->bev = conn_bufferevent(c);
-        s->timer = evtimer_new(reactor_base(), on_timer, s);
-    }
-    if (!s || !s->bev || !s->timer) {
-        if (s && s->bev) bufferevent_free(s->bev);
-        if (s && s->timer) event_free(s->timer);
-        free(s);
-        conn_free(c);
-        return;
-    }
-    s->conn = c;
-    c->data = s;
-    c->abort = on_abort;
-    s->next = sessions;
-    if (sessions)
-        sessions->prev = s;
-    sessions = s;
+    if (!s)
+        return -1;
+    s->gs = gs;
+    session_set_data(gs, s);
     stats_conn_open(PROTO_HTTP);
-    struct timeval wtv = reactor_timeval(idle_timeout);
-    conn_tune_bufferevent(s->bev);
-    bufferevent_set_timeouts(s->bev, NULL, &wtv);
+    log_debug("id=%" PRIu64 " event=accept client=%s", session_id(gs), session_peer(gs));
+    session_set_send_timeout(gs, srv->idle_timeout);
     /* Room for one whole request; beyond it reading pauses until we drain. */
-    bufferevent_setwatermark(s->bev, EV_READ, 0, (size_t)(HEAD_MAX + 1 + max_body()));
-    bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
-    bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-    set_timer(s, T_REQUEST, request_timeout);
+    session_set_input_limit(gs, (size_t)(HEAD_MAX + 1 + max_body()));
+    /* A new connection owes its first request as a begun one does. */
+    arm(s, SESSION_T_REQUEST, srv->request_timeout);
+    return 0;
 }
 
-/* Shutdown: idle keep-alive connections close now; busy ones after their
- * current answer, which says "Connection: close". */
+static void http_input(struct gale_session *gs)
+{
+    process(session_data(gs));
+}
+
+static void http_timeout(struct gale_session *gs, enum session_timer why)
+{
+    struct http_session *s = session_data(gs);
+    s->timer = SESSION_T_NONE;
+    if (why == SESSION_T_REQUEST)
+        reply_error(s, NULL, 408, 0, NULL);
+    else if (why == SESSION_T_IDLE)
+        session_finish(gs, 0);          /* nothing is owed either way */
+    else
+        session_abort(gs, "send timed out");
+}
+
+static void http_close(struct gale_session *gs, const char *why)
+{
+    struct http_session *s = session_data(gs);
+    char fields[256];
+    session_log_fields(gs, fields, sizeof fields);
+    log_debug("%s event=close why=\"%s\"", fields, why);
+    if (s) {
+        stats_conn_close(PROTO_HTTP);
+        free(s);
+    }
+}
+
+/* on_stop: process() finishes an idle keep-alive connection at once (it
+ * sees the service stopping); a busy one gets its current answer, which
+ * says "Connection: close" (keeps_alive), and then ends. */
+static const struct session_proto http_proto = {
+    .on_open = http_open,
+    .on_input = http_input,
+    .on_drained = http_input,
+    .on_eof = http_input,           /* half-closed: answer what was sent, then close */
+    .on_timeout = http_timeout,
+    .on_stop = http_input,
+    .on_close = http_close,
+};
+
 void http_service_stop(void)
 {
-    for (struct http_session *s = sessions, *next; s; s = next) {
-        next = s->next;
-        if (s->state == HS_READING && evbuffer_get_length(input(s)) == 0 &&
-            evbuffer_get_length(output(s)) == 0)
-            session_close(s);
-    }
+    if (server.svc)
+        session_service_stop(server.svc);
 }
 
 int http_service_start(const char *endpoint, char *err, size_t errlen)
 {
-    return listener_open(endpoint, on_accept, NULL, err, errlen) ? 0 : -1;
+    if (!server.svc && !(server.svc = session_service_new(&http_proto, &server))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return session_service_listen(server.svc, endpoint, err, errlen);
 }
