@@ -40,8 +40,13 @@ static void unlink_session(struct gale_session *s)
 
 void gs_destroy(struct gale_session *s)
 {
-    if (s->svc->proto->on_close)
-        s->svc->proto->on_close(s, s->why);
+    const struct session_proto *proto = s->svc->proto;
+    char fields[256];
+    if (proto->on_close && s->opened)
+        proto->on_close(s, s->why);
+    session_log_fields(s, fields, sizeof fields);
+    log_debug("%s event=close service=%s why=\"%s\"", fields, proto->name ? proto->name : "-",
+              s->why);
     if (s->rev)
         event_free(s->rev);
     if (s->wev)
@@ -209,10 +214,20 @@ static int open_io(struct gale_session *s, struct gale_conn *c)
     return s->rev ? 0 : -1;
 }
 
+/* The session and the protocol's state in one allocation. */
+static struct gale_session *session_new(const struct session_proto *proto)
+{
+    size_t off = (sizeof(struct gale_session) + 15) & ~(size_t)15;
+    struct gale_session *s = calloc(1, off + proto->data_size);
+    if (s && proto->data_size)
+        s->data = (char *)s + off;
+    return s;
+}
+
 static void on_accept(struct gale_conn *c, void *arg)
 {
     struct session_service *svc = arg;
-    struct gale_session *s = calloc(1, sizeof *s);
+    struct gale_session *s = session_new(svc->proto);
     if (!s) {
         conn_free(c);
         return;
@@ -226,13 +241,18 @@ static void on_accept(struct gale_conn *c, void *arg)
     svc->count++;
     c->data = s;
     c->abort = on_conn_abort;
+    log_debug("id=%" PRIu64 " event=accept service=%s client=%s", c->id,
+              svc->proto->name ? svc->proto->name : "-", c->peer);
     gs_enter(s);
-    if (open_io(s, c) == -1)
+    if (open_io(s, c) == -1) {
         gs_close_now(s, "out of memory");
-    else if (svc->proto->on_open(s) == -1)
+    } else if (svc->proto->on_open && svc->proto->on_open(s) == -1) {
         gs_close_now(s, "refused");
-    else if (svc->stopping)
-        session_finish(s, 0);
+    } else {
+        s->opened = 1;
+        if (svc->stopping)
+            session_finish(s, 0);
+    }
     gs_leave(s);
 }
 

@@ -42,8 +42,12 @@ enum session_timer {
 };
 
 struct session_proto {
-    /* A new session: make the protocol's state (session_set_data) and arm
-     * its first timer.  -1 refuses it (the connection is closed). */
+    const char *name;         /* "http", "memcached": in the accept and close lines */
+    /* The protocol's state per connection: zeroed, made in one allocation
+     * with the session and freed with it (session_data).  0: none. */
+    size_t data_size;
+    /* A new session: fill the protocol's state and arm its first timer.
+     * -1 refuses it (the connection is closed).  Optional. */
     int (*on_open)(struct gale_session *s);
     /* More bytes are in session_input(s). */
     void (*on_input)(struct gale_session *s);
@@ -58,7 +62,9 @@ struct session_proto {
     /* Shutdown has begun: finish once the work in hand is done.
      * Optional: without it the session finishes at once. */
     void (*on_stop)(struct gale_session *s);
-    /* The last call: free the protocol's state.  Optional. */
+    /* The last call, for a session on_open took: free what the protocol's
+     * state points to (the layer frees the state and logs the close).
+     * Optional. */
     void (*on_close)(struct gale_session *s, const char *why);
 };
 

@@ -52,6 +52,7 @@ struct gale_session {
     size_t out_at_enter;             /* TLS: output queued when the outermost callback began */
     double send_timeout;
     int paused, peer_eof, linger, depth;
+    int opened;                      /* on_open said yes: on_close is owed */
     int want_drained;                /* on_drained once the output is empty */
     int soon_input, soon_drained;    /* what the soon event will do */
     const char *why;                 /* the reason given to on_close */

@@ -383,13 +383,9 @@ static void process(struct http_session *s)
 static int http_open(struct gale_session *gs)
 {
     const struct http_server *srv = session_server(gs);
-    struct http_session *s = calloc(1, sizeof *s);
-    if (!s)
-        return -1;
+    struct http_session *s = session_data(gs);
     s->gs = gs;
-    session_set_data(gs, s);
     stats_conn_open(PROTO_HTTP);
-    log_debug("id=%" PRIu64 " event=accept client=%s", session_id(gs), session_peer(gs));
     session_set_send_timeout(gs, srv->idle_timeout);
     /* Room for one whole request; beyond it reading pauses until we drain. */
     session_set_input_limit(gs, (size_t)(HEAD_MAX + 1 + max_body()));
@@ -417,20 +413,16 @@ static void http_timeout(struct gale_session *gs, enum session_timer why)
 
 static void http_close(struct gale_session *gs, const char *why)
 {
-    struct http_session *s = session_data(gs);
-    char fields[256];
-    session_log_fields(gs, fields, sizeof fields);
-    log_debug("%s event=close why=\"%s\"", fields, why);
-    if (s) {
-        stats_conn_close(PROTO_HTTP);
-        free(s);
-    }
+    (void)gs, (void)why;
+    stats_conn_close(PROTO_HTTP);
 }
 
 /* on_stop: process() finishes an idle keep-alive connection at once (it
  * sees the service stopping); a busy one gets its current answer, which
  * says "Connection: close" (keeps_alive), and then ends. */
 static const struct session_proto http_proto = {
+    .name = "http",
+    .data_size = sizeof(struct http_session),
     .on_open = http_open,
     .on_input = http_input,
     .on_drained = http_input,

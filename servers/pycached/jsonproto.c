@@ -243,13 +243,9 @@ static void process(struct js_session *s)
 
 static int js_open(struct gale_session *gs)
 {
-    struct js_session *s = calloc(1, sizeof *s);
-    if (!s)
-        return -1;
+    struct js_session *s = session_data(gs);
     s->gs = gs;
-    session_set_data(gs, s);
     stats_conn_open(PROTO_JSON);
-    log_debug("id=%" PRIu64 " event=accept client=%s", session_id(gs), session_peer(gs));
     session_set_send_timeout(gs, SEND_TIMEOUT);
     /* Input stops being read beyond one whole request and some more. */
     session_set_input_limit(gs, frame_limit() + IN_SPARE);
@@ -271,17 +267,13 @@ static void js_stop(struct gale_session *gs)
 
 static void js_close(struct gale_session *gs, const char *why)
 {
-    struct js_session *s = session_data(gs);
-    char fields[256];
-    session_log_fields(gs, fields, sizeof fields);
-    log_debug("%s event=close why=\"%s\"", fields, why);
-    if (s) {
-        stats_conn_close(PROTO_JSON);
-        free(s);
-    }
+    (void)gs, (void)why;
+    stats_conn_close(PROTO_JSON);
 }
 
 static const struct session_proto json_proto = {
+    .name = "json",
+    .data_size = sizeof(struct js_session),
     .on_open = js_open,
     .on_input = js_input,
     .on_drained = js_input,

@@ -595,13 +595,9 @@ static void process(struct mc_session *s)
 
 static int mc_open(struct gale_session *gs)
 {
-    struct mc_session *s = calloc(1, sizeof *s);
-    if (!s)
-        return -1;
+    struct mc_session *s = session_data(gs);
     s->gs = gs;
-    session_set_data(gs, s);
     stats_conn_open(PROTO_MEMCACHED);
-    log_debug("id=%" PRIu64 " event=accept peer=%s", session_id(gs), session_peer(gs));
     session_set_send_timeout(gs, SEND_TIMEOUT);
     /* Room for one data block and one key list; beyond it reading waits. */
     session_set_input_limit(gs, input_limit());
@@ -627,14 +623,9 @@ static void mc_drained(struct gale_session *gs)
 static void mc_close(struct gale_session *gs, const char *why)
 {
     struct mc_session *s = session_data(gs);
-    char fields[256];
-    session_log_fields(gs, fields, sizeof fields);
-    log_debug("%s event=close why=\"%s\"", fields, why);
-    if (!s)
-        return;
+    (void)why;
     stats_conn_close(PROTO_MEMCACHED);
     free(s->out);
-    free(s);
 }
 
 /* Shutdown: each session answers the commands it has already received
@@ -649,6 +640,8 @@ static void mc_stop(struct gale_session *gs)
 }
 
 static const struct session_proto mc_proto = {
+    .name = "memcached",
+    .data_size = sizeof(struct mc_session),
     .on_open = mc_open,
     .on_input = mc_input,
     .on_drained = mc_drained,

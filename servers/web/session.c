@@ -402,12 +402,9 @@ static void process(struct web_session *s)
 static int ws_open(struct gale_session *gs)
 {
     const struct session_cfg *cfg = session_server(gs);
-    struct web_session *s = calloc(1, sizeof *s);
-    if (!s)
-        return -1;
+    struct web_session *s = session_data(gs);
     s->gs = gs;
     s->cfg = cfg;
-    session_set_data(gs, s);
     session_set_send_timeout(gs, cfg->web->send_timeout);
     set_timer(s, SESSION_T_REQUEST, cfg->web->header_timeout);
     return 0;
@@ -483,15 +480,14 @@ static void ws_close(struct gale_session *gs, const char *why)
 {
     struct web_session *s = session_data(gs);
     (void)why;
-    if (!s)
-        return;
     if (s->cgi)
         cgi_abort(s->cgi);
     free_cgi_request(s);
-    free(s);
 }
 
 const struct session_proto web_session_proto = {
+    .name = "web",
+    .data_size = sizeof(struct web_session),
     .on_open = ws_open,
     .on_input = ws_input,
     .on_drained = ws_drained,
