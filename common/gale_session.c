@@ -315,6 +315,12 @@ void *session_data(const struct gale_session *s) { return s->data; }
 void session_set_data(struct gale_session *s, void *data) { s->data = data; }
 uint64_t session_id(const struct gale_session *s) { return s->conn->id; }
 const char *session_peer(const struct gale_session *s) { return s->conn->peer; }
+
+const struct sockaddr *session_peer_addr(const struct gale_session *s, socklen_t *len)
+{
+    *len = s->conn->peer_len;
+    return (const struct sockaddr *)&s->conn->peer_addr;
+}
 int session_fd(const struct gale_session *s) { return s->bev ? -1 : s->fd; }
 int session_is_tls(const struct gale_session *s) { return s->bev != NULL; }
 int session_finishing(const struct gale_session *s) { return s->phase != PH_OPEN; }

@@ -26,6 +26,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 struct evbuffer;
 struct gale_session;
@@ -87,6 +88,7 @@ void *session_data(const struct gale_session *s);
 void session_set_data(struct gale_session *s, void *data);
 uint64_t session_id(const struct gale_session *s);
 const char *session_peer(const struct gale_session *s);      /* "127.0.0.1:40112" */
+const struct sockaddr *session_peer_addr(const struct gale_session *s, socklen_t *len);
 int session_fd(const struct gale_session *s);                /* -1 under TLS */
 int session_local_port(const struct gale_session *s);        /* the listener's; 0 for unix */
 int session_is_tls(const struct gale_session *s);

@@ -10,12 +10,12 @@
 #include <string.h>
 #include <time.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "cidr.h"
 #include "conn.h"
 #include "forward.h"
+#include "gale_session.h"
 #include "log.h"
 #include "secondary.h"
 #include "server.h"
@@ -55,6 +55,7 @@ struct dns_server {
     struct dns_store *store;          /* swapped whole on reload */
     struct dns_forwarder *fwd;        /* -r; NULL otherwise */
     struct dns_secondaries *secs;
+    struct session_service *tcp;      /* the TCP listener's sessions */
     uint8_t tcp_out[65535 + 2];       /* a TCP answer, framed, until it is written */
 };
 
@@ -204,115 +205,117 @@ static void on_datagram(struct gale_udp *u, const uint8_t *data, size_t len,
 
 struct tcp_session {
     struct dns_server *srv;
-    struct gale_conn *conn;
-    struct bufferevent *bev;
+    struct gale_session *gs;
 };
-
-static void tcp_close(struct tcp_session *t)
-{
-    if (t->srv->fwd)
-        forward_drop_tcp(t->srv->fwd, t);
-    bufferevent_free(t->bev);
-    conn_free(t->conn);
-    free(t);
-}
 
 void dns_tcp_send(void *tcp, const uint8_t *msg, size_t len)
 {
     struct tcp_session *t = tcp;
     uint8_t frame[2] = { (uint8_t)(len >> 8), (uint8_t)len };
-    bufferevent_write(t->bev, frame, 2);
-    bufferevent_write(t->bev, msg, len);
-}
-
-static void tcp_abort(struct gale_conn *c, void *arg)
-{
-    (void)c;
-    tcp_close(arg);
+    struct evbuffer *out = session_output(t->gs);
+    evbuffer_add(out, frame, 2);
+    evbuffer_add(out, msg, len);
+    session_send(t->gs);              /* an upstream's answer comes outside our callbacks */
 }
 
 /* Returns 1 when msg was a transfer request (answered or refused). */
 static int try_transfer(struct tcp_session *t, const uint8_t *msg, size_t len)
 {
     struct dns_query q;
+    socklen_t plen;
     if (dns_parse_query(msg, len, &q) != 0 || q.opcode != DNS_OP_QUERY ||
         (q.qtype != DNS_T_AXFR && q.qtype != DNS_T_IXFR))
         return 0;
-    xfr_answer_tcp(t->bev, t->srv->store, &q,
-                   transfer_allowed(t->srv, (const struct sockaddr *)&t->conn->peer_addr),
-                   t->conn->peer);
+    xfr_answer_tcp(t->gs, t->srv->store, &q,
+                   transfer_allowed(t->srv, session_peer_addr(t->gs, &plen)),
+                   session_peer(t->gs));
     return 1;
 }
 
-static void on_tcp_read(struct bufferevent *bev, void *arg)
+/* One framed query at the head of the input: 1 when taken, 0 when it
+ * is not all there yet, -1 when the session is to close. */
+static int tcp_one(struct tcp_session *t, struct evbuffer *in)
 {
-    struct tcp_session *t = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    uint8_t *out = t->srv->tcp_out;
-    size_t cap = sizeof t->srv->tcp_out;
-    for (;;) {
-        uint8_t lenbuf[2];
-        if (evbuffer_copyout(in, lenbuf, 2) < 2)
-            return;
-        size_t len = (size_t)lenbuf[0] << 8 | lenbuf[1];
-        if (evbuffer_get_length(in) < len + 2)
-            return;
-        const uint8_t *msg = evbuffer_pullup(in, (ev_ssize_t)len + 2) + 2;
-        if (try_transfer(t, msg, len)) {
-            evbuffer_drain(in, len + 2);
-            continue;
-        }
-        struct fwd_reply to = { .tcp = t, .peerlen = t->conn->peer_len };
-        memcpy(&to.peer, &t->conn->peer_addr, sizeof to.peer);
-        ssize_t n = answer(t->srv, msg, len, out + 2, cap - 2, &to, t->conn->peer);
+    uint8_t lenbuf[2], *out = t->srv->tcp_out;
+    if (evbuffer_copyout(in, lenbuf, 2) < 2)
+        return 0;
+    size_t len = (size_t)lenbuf[0] << 8 | lenbuf[1];
+    if (evbuffer_get_length(in) < len + 2)
+        return 0;
+    const uint8_t *msg = evbuffer_pullup(in, (ev_ssize_t)len + 2) + 2;
+    if (try_transfer(t, msg, len)) {
         evbuffer_drain(in, len + 2);
-        if (n < 0) {
-            tcp_close(t);
-            return;
-        }
-        if (n == 0)
-            continue;   /* forwarded: dns_tcp_send writes the answer */
+        return 1;
+    }
+    struct fwd_reply to = { .tcp = t };
+    const struct sockaddr *peer = session_peer_addr(t->gs, &to.peerlen);
+    memcpy(&to.peer, peer, to.peerlen <= sizeof to.peer ? to.peerlen : sizeof to.peer);
+    ssize_t n = answer(t->srv, msg, len, out + 2, sizeof t->srv->tcp_out - 2, &to,
+                       session_peer(t->gs));
+    evbuffer_drain(in, len + 2);
+    if (n < 0)
+        return -1;
+    if (n > 0) {                      /* 0: forwarded, dns_tcp_send answers later */
         out[0] = (uint8_t)(n >> 8);
         out[1] = (uint8_t)n;
-        bufferevent_write(bev, out, n + 2);
-        if (evbuffer_get_length(bufferevent_get_output(bev)) > TCP_MAX_PENDING) {
-            bufferevent_disable(bev, EV_READ);   /* the client reads too slowly */
+        evbuffer_add(session_output(t->gs), out, (size_t)n + 2);
+    }
+    return 1;
+}
+
+static void tcp_input(struct gale_session *gs)
+{
+    struct tcp_session *t = session_data(gs);
+    struct evbuffer *in = session_input(gs);
+    session_timer(gs, SESSION_T_IDLE, TCP_IDLE_SECONDS);
+    for (int r; (r = tcp_one(t, in)) != 0;) {
+        if (r < 0) {
+            session_abort(gs, "malformed");
+            return;
+        }
+        if (session_pending(gs) > TCP_MAX_PENDING) {
+            session_pause(gs, 1);     /* the client reads too slowly */
+            session_notify_drained(gs);
             return;
         }
     }
 }
 
-static void on_tcp_write(struct bufferevent *bev, void *arg)
+static void tcp_drained(struct gale_session *gs)
 {
-    (void)arg;
-    bufferevent_enable(bev, EV_READ);
+    session_pause(gs, 0);
+    tcp_input(gs);
 }
 
-static void on_tcp_event(struct bufferevent *bev, short what, void *arg)
+static int tcp_open(struct gale_session *gs)
 {
-    (void)bev;
-    if (what & BEV_EVENT_CONNECTED)
-        return;
-    tcp_close(arg);
+    struct tcp_session *t = session_data(gs);
+    t->srv = session_server(gs);
+    t->gs = gs;
+    session_set_send_timeout(gs, TCP_IDLE_SECONDS);
+    session_set_input_limit(gs, 2 * (65535 + 2));
+    session_timer(gs, SESSION_T_IDLE, TCP_IDLE_SECONDS);
+    return 0;
 }
 
-static void on_tcp_accept(struct gale_conn *c, void *arg)
+static void tcp_close(struct gale_session *gs, const char *why)
 {
-    struct tcp_session *t = calloc(1, sizeof *t);
-    if (!t || !(t->bev = conn_bufferevent(c))) {
-        free(t);
-        conn_free(c);
-        return;
-    }
-    t->srv = arg;
-    t->conn = c;
-    c->data = t;
-    c->abort = tcp_abort;
-    struct timeval idle = { TCP_IDLE_SECONDS, 0 };
-    bufferevent_set_timeouts(t->bev, &idle, &idle);
-    bufferevent_setcb(t->bev, on_tcp_read, on_tcp_write, on_tcp_event, t);
-    bufferevent_enable(t->bev, EV_READ | EV_WRITE);
+    struct tcp_session *t = session_data(gs);
+    (void)why;
+    if (t->srv->fwd)
+        forward_drop_tcp(t->srv->fwd, t);
 }
+
+/* RFC 7766 6.2.3: idle connections are closed after a few seconds; on
+ * shutdown every connection finishes what it was sent (the default). */
+static const struct session_proto tcp_proto = {
+    .name = "dns-tcp",
+    .data_size = sizeof(struct tcp_session),
+    .on_open = tcp_open,
+    .on_input = tcp_input,
+    .on_drained = tcp_drained,
+    .on_close = tcp_close,
+};
 
 /* --- life cycle ------------------------------------------------------- */
 
@@ -423,7 +426,11 @@ static int dns_start(void *p, char *err, size_t errlen)
     if (!udp_open((int)cfg->port, cfg->interface, on_datagram, srv, err, errlen))
         return -1;
     tcp_endpoint(cfg, ep, sizeof ep);
-    if (!listener_open(ep, on_tcp_accept, srv, err, errlen))
+    if (!(srv->tcp = session_service_new(&tcp_proto, srv))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (session_service_listen(srv->tcp, ep, err, errlen) == -1)
         return -1;
     log_info("event=loaded zones=%zu host_names=%zu", store_zone_count(srv->store),
              store_host_names(srv->store));
@@ -439,6 +446,14 @@ static void dns_reload(void *p)
                  store_host_names(srv->store));
 }
 
+/* Shutdown: TCP clients get the answers to what they sent, then close. */
+static void dns_stop(void *p)
+{
+    struct dns_server *srv = ((struct dns_cfg *)p)->srv;
+    if (srv && srv->tcp)
+        session_service_stop(srv->tcp);
+}
+
 /* The listeners are closed by now (the core closes them before cleanup),
  * and so are the TCP sessions: nothing refers to the instance any more. */
 static void dns_cleanup(void *p)
@@ -447,6 +462,7 @@ static void dns_cleanup(void *p)
     struct dns_server *srv = cfg->srv;
     if (!srv)
         return;            /* never started (--version, --help-reactors) */
+    session_service_free(srv->tcp);   /* before the forwarder its sessions point into */
     secondaries_free(srv->secs);
     forwarder_close(srv->fwd);
     store_free(srv->store);
@@ -508,5 +524,6 @@ const struct gale_server gale_server_dns = {
     .check = dns_check,
     .start = dns_start,
     .reload = dns_reload,
+    .stop = dns_stop,
     .cleanup = dns_cleanup,
 };

@@ -10,14 +10,16 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <event2/bufferevent.h>
+#include <event2/buffer.h>
+
+#include "gale_session.h"
 
 #include "log.h"
 
 #define XFR_MESSAGE 16384
 
 struct xfr_ctx {
-    struct bufferevent *bev;
+    struct gale_session *gs;
     const struct dns_query *q;
     struct dns_builder b;
     uint8_t buf[XFR_MESSAGE + 2];
@@ -35,7 +37,7 @@ static void xfr_flush(struct xfr_ctx *x)
     size_t n = dns_finish(&x->b);
     x->buf[0] = (uint8_t)(n >> 8);
     x->buf[1] = (uint8_t)n;
-    bufferevent_write(x->bev, x->buf, n + 2);
+    evbuffer_add(session_output(x->gs), x->buf, n + 2);
 }
 
 static int xfr_record(void *arg, const struct dns_name *owner, uint16_t type, uint32_t ttl,
@@ -77,7 +79,7 @@ static void xfr_soa_only(const struct dns_store *st, const struct dns_query *q,
     store_answer(st, &soa, b);
 }
 
-void xfr_answer_tcp(struct bufferevent *bev, const struct dns_store *st,
+void xfr_answer_tcp(struct gale_session *gs, const struct dns_store *st,
                     const struct dns_query *q, int allowed, const char *client)
 {
     const char *kind = q->qtype == DNS_T_IXFR ? "ixfr" : "axfr";
@@ -88,7 +90,7 @@ void xfr_answer_tcp(struct bufferevent *bev, const struct dns_store *st,
         return;
     if (dns_name_to_text(&q->qname, zone, sizeof zone) < 0)
         snprintf(zone, sizeof zone, "?");
-    x->bev = bev;
+    x->gs = gs;
     x->q = q;
     x->records = 0;
     xfr_begin(x);

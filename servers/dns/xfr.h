@@ -9,12 +9,12 @@
 #include "store.h"
 #include "wire.h"
 
-struct bufferevent;
+struct gale_session;
 
 /* Writes the answer to a transfer request q onto a TCP connection, as
  * many framed messages as it takes; a client not allowed transfers gets
  * REFUSED, a name that is no zone of ours NOTAUTH.  Logs one line. */
-void xfr_answer_tcp(struct bufferevent *bev, const struct dns_store *st,
+void xfr_answer_tcp(struct gale_session *gs, const struct dns_store *st,
                     const struct dns_query *q, int allowed, const char *client);
 
 /* IXFR over UDP: the zone's SOA, which tells a client that is behind to
