@@ -50,6 +50,7 @@ struct gale_session {
     double timer_seconds, saved_seconds;
     size_t in_limit, discarded;
     size_t out_at_enter;             /* TLS: output queued when the outermost callback began */
+    size_t in_left;                  /* TLS: input left untaken by the last callback */
     double send_timeout;
     int paused, peer_eof, linger, depth;
     int opened;                      /* on_open said yes: on_close is owed */

@@ -249,6 +249,7 @@ void gs_leave(struct gale_session *s)
             s->bytes_out += now - s->out_at_enter;   /* what this callback queued */
         if (now == 0 && s->want_drained && s->phase == PH_OPEN)
             gs_soon(s, 0);
+        s->in_left = session_input_length(s);
     } else if (s->phase == PH_OPEN || s->phase == PH_FINISHING) {
         if (gs_flush(s)) {
             if (s->phase == PH_FINISHING)
@@ -273,10 +274,13 @@ void gs_on_tls_read(struct bufferevent *bev, void *arg)
 {
     struct gale_session *s = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
+    size_t have = evbuffer_get_length(in);
+    if (have > s->in_left)
+        s->bytes_in += have - s->in_left;   /* what the bufferevent read since */
     gs_enter(s);
     if (s->phase == PH_LINGERING) {
         gs_discard(s);
-    } else if (s->phase == PH_OPEN && evbuffer_get_length(in) > 0) {
+    } else if (s->phase == PH_OPEN && have > 0) {
         s->svc->proto->on_input(s);
     }
     gs_leave(s);
