@@ -15,6 +15,7 @@
 #include "globals.h"
 #include "reactor.h"
 #include "run.h"
+#include "runcmd.h"
 #include "server.h"
 
 #define EXIT_USAGE 2
@@ -43,6 +44,7 @@ static void print_main_help(void)
            "Ready-made network servers sharing one event loop.\n\nSubcommands:\n");
     for (size_t i = 0; gale_servers[i]; i++)
         printf("  %-14s %s\n", gale_servers[i]->name, gale_servers[i]->summary);
+    printf("  %-14s %s\n", "run", "several servers from one file, in one process");
     printf("\nGlobal options (before the subcommand; their long forms also after it):\n");
     opt_print_help(stdout, global_opts);
     printf("\nRun 'gale SUBCOMMAND --help' for the options of each server.\n");
@@ -176,6 +178,8 @@ int main(int argc, char **argv)
             }
             usage_error("gale", "no subcommand given");
         }
+        if (strcmp(argv[i], "run") == 0)
+            return runcmd_main(argc, argv, i + 1, &g);
         s = gale_server_find(argv[i]);
         if (!s)
             unknown_server(argv[i]);

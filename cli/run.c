@@ -1,5 +1,5 @@
 /*
- * Running one server.  The order matters: names are looked up and the
+ * Running servers.  The order matters: names are looked up and the
  * process detaches first; then logs and the pidfile are opened and
  * sockets bound (with the privileges we started with); then chroot and
  * the privilege drop; only then is the server reported ready.
@@ -16,6 +16,7 @@
 
 #include "conn.h"
 #include "daemon.h"
+#include "instances.h"
 #include "log.h"
 #include "reactor.h"
 #include "resolver.h"
@@ -24,15 +25,21 @@
 
 #define EXIT_USAGE 2
 
-static const struct gale_server *server;
-static void *server_cfg;
+static struct run_instance **active;  /* the instances serving now */
+static void (*reload_hook)(void);      /* gale run's; else each instance reloads */
+static const char *prog;               /* "gale web", "gale run" in messages */
 static int log_to_stream;      /* errors go to stderr only, not twice */
 
 static _Noreturn void startup_fail(int status, const char *msg)
 {
-    fprintf(stderr, "gale %s: %s\n", server->name, msg);
+    fprintf(stderr, "%s: %s\n", prog, msg);
     if (!log_to_stream)
         log_error("event=start-failed error=\"%s\"", msg);
+    while (*active) {
+        struct run_instance *ri = *active;
+        *active = ri->next;
+        instance_free(ri);
+    }
     listeners_close_all();
     pidfile_release();
     exit(status);
@@ -40,16 +47,16 @@ static _Noreturn void startup_fail(int status, const char *msg)
 
 static void on_reload(void)
 {
-    if (server->reload)
-        server->reload(server_cfg);
+    if (reload_hook)
+        reload_hook();
+    else
+        instances_each(*active, instance_reload);
 }
 
 static void on_stop_accepting(void)
 {
-    if (server->stop)
-        server->stop(server_cfg);
+    instances_each(*active, instance_stop);
 }
-
 /* Busy servers hold many sockets: use all the descriptors we may. */
 static void raise_fd_limit(void)
 {
@@ -68,10 +75,10 @@ static int reactor_name_ok(const char *name)
     return 0;
 }
 
-static void setup_logging(const struct global_cfg *g)
+static void setup_logging(const struct global_cfg *g, const char *name)
 {
     char err[512];
-    log_set_name(server->name);
+    log_set_name(name);
     log_threshold = LOG_LVL_INFO + g->verbose - g->quiet;
     log_set_format(strcmp(g->log_format, "json") == 0 ? LOG_FMT_JSON : LOG_FMT_TEXT);
     if (g->syslog || (g->daemon && strcmp(g->logfile, "-") == 0)) {
@@ -89,12 +96,12 @@ static void check_before_start(const struct global_cfg *g)
 {
     char err[512];
     if (g->reactor && !reactor_name_ok(g->reactor)) {
-        fprintf(stderr, "gale %s: reactor '%s' is not available here; see 'gale "
-                "--help-reactors'\n", server->name, g->reactor);
+        fprintf(stderr, "%s: reactor '%s' is not available here; see 'gale "
+                "--help-reactors'\n", prog, g->reactor);
         exit(EXIT_USAGE);
     }
     if (privileges_prepare(g->uid, g->gid, err, sizeof err) == -1) {
-        fprintf(stderr, "gale %s: %s; see 'gale --help'\n", server->name, err);
+        fprintf(stderr, "%s: %s; see 'gale --help'\n", prog, err);
         exit(EXIT_USAGE);
     }
 }
@@ -125,37 +132,69 @@ static void confine(const struct global_cfg *g)
         startup_fail(1, err);
 }
 
-int run_server(const struct gale_server *s, void *cfg, const struct global_cfg *g)
+/* Every instance starts, or none stays: the first that fails stops the
+ * ones before it. */
+static void start_all(const char *file)
+{
+    char err[512], msg[1024];
+    for (struct run_instance *ri = *active; ri; ri = ri->next) {
+        if (instance_start(ri, err, sizeof err) == 0)
+            continue;
+        if (file)
+            snprintf(msg, sizeof msg, "%s:%u: %s", file, ri->lineno, err);
+        else
+            snprintf(msg, sizeof msg, "%s", err);
+        startup_fail(1, msg);
+    }
+}
+
+int run_instances(struct run_instance **list, const struct global_cfg *g, const char *file,
+                  void (*reload)(void))
 {
     char err[512];
-    server = s;
-    server_cfg = cfg;
+    active = list;
+    reload_hook = reload;
+    prog = file ? "gale run" : prog;
     check_before_start(g);
     if (g->umask >= 0)
         umask((mode_t)g->umask);
     if (g->daemon && daemon_detach(err, sizeof err) == -1)
         startup_fail(1, err);
     raise_fd_limit();
-    setup_logging(g);
+    setup_logging(g, file ? "gale" : (*list)->s->name);
     start_core(g);
-    if (s->start(cfg, err, sizeof err) == -1)
-        startup_fail(1, err);
+    start_all(file);
     confine(g);
     daemon_ready();
     int status = reactor_run();
     log_info("event=exit status=%d", status);
     listeners_close_all();
     udp_close_all();
-    /* The server's own events and files go while the loop and the log
+    /* The servers' own events and files go while the loop and the log
      * they belong to still exist. */
-    if (s->cleanup)
-        s->cleanup(cfg);
+    instances_free_retiring();
+    while (*list) {
+        struct run_instance *ri = *list;
+        *list = ri->next;
+        instance_free(ri);
+    }
     worker_shutdown();
     resolver_free();
     reactor_free();
     pidfile_release();
     log_close();
-    opt_free(s->opts, cfg);
-    free(cfg);
     return status;
+}
+
+int run_server(const struct gale_server *s, void *cfg, const struct global_cfg *g)
+{
+    static char name[128];
+    snprintf(name, sizeof name, "gale %s", s->name);
+    prog = name;
+    struct run_instance *one = instances_new(s, cfg, NULL);
+    if (!one) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        return 1;
+    }
+    return run_instances(&one, g, NULL, NULL);
 }

@@ -5,7 +5,15 @@
 #include "globals.h"
 #include "server.h"
 
-/* Returns the process exit status. */
+struct run_instance;
+
+/* One server from the command line (cfg is taken over).  Returns the
+ * process exit status. */
 int run_server(const struct gale_server *s, void *cfg, const struct global_cfg *g);
+
+/* Several, from the run file named file (for messages: "FILE:LINE: ...");
+ * reload runs on SIGHUP and may change *list.  Returns the exit status. */
+int run_instances(struct run_instance **list, const struct global_cfg *g, const char *file,
+                  void (*reload)(void));
 
 #endif

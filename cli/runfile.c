@@ -306,10 +306,7 @@ int runfile_parse(const char *name, const char *text, size_t len, struct runfile
         snprintf(errs + ps->errused, errlen - ps->errused, "(%u more errors)\n", ps->dropped);
     int failed = ps->failed;
     free(ps);
-    if (!failed)
-        return 0;
-    runfile_free(out);
-    return -1;
+    return failed ? -1 : 0;
 }
 
 void runfile_free(struct runfile *rf)

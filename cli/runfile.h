@@ -33,9 +33,10 @@ struct runfile {
 /*
  * Parses len bytes of text (no NUL needed) read from the file called
  * name.  Returns 0 with *out filled (free it with runfile_free), or -1
- * with *out empty and errs holding one "NAME:LINE: why\n" per bad line,
- * as many as fit in errlen, then "(N more errors)" if some did not.  errs
- * is always NUL-terminated when errlen > 0.
+ * with errs holding one "NAME:LINE: why\n" per bad line, as many as fit
+ * in errlen, then "(N more errors)" if some did not; *out then holds the
+ * lines that parsed, so that their own mistakes can be reported in the
+ * same pass (free it too).  errs is always NUL-terminated when errlen > 0.
  */
 int runfile_parse(const char *name, const char *text, size_t len, struct runfile *out,
                   char *errs, size_t errlen);

@@ -23,6 +23,7 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
+#include "instance.h"
 #include "log.h"
 #include "reactor.h"
 #include "tls.h"
@@ -42,6 +43,7 @@ struct gale_listener {
     struct event *ev, *retry;
     gale_accept_cb cb;
     void *arg;
+    struct gale_instance *owner;  /* whose listener it is */
     struct gale_listener *next;
 };
 
@@ -295,7 +297,9 @@ static void conn_new(struct gale_listener *l, int fd, struct sockaddr_storage *s
     conn_link(c);
     l->count++;
     listener_update(l);
+    instance_push(l->owner);
     l->cb(c, l->arg);
+    instance_pop();
 }
 
 static void on_accept(evutil_socket_t lfd, short what, void *arg)
@@ -363,6 +367,7 @@ struct gale_listener *listener_open(const char *desc, gale_accept_cb cb, void *a
         return NULL;
     }
     l->fd = l->lock_fd = -1;
+    l->owner = instance_current();
     l->cb = cb;
     l->arg = arg;
     snprintf(l->desc, sizeof l->desc, "%s", desc);
@@ -384,17 +389,52 @@ struct gale_listener *listener_open(const char *desc, gale_accept_cb cb, void *a
     return l;
 }
 
+/* Stop accepting.  The socket is closed at once so that the kernel stops
+ * queuing new clients and a replacement may bind the address. */
+static void listener_stop(struct gale_listener *l)
+{
+    l->stopped = 1;
+    listener_update(l);
+    if (!l->inherited && l->fd >= 0) {
+        close(l->fd);
+        l->fd = -1;
+        if (l->ep.kind == EP_UNIX)
+            unlink(l->ep.path);
+    }
+}
+
+static void listener_close(struct gale_listener *l)
+{
+    if (l->ep.kind == EP_UNIX && l->fd >= 0)
+        unlink(l->ep.path);
+    listener_free(l);
+}
+
 void listeners_stop_all(void)
 {
-    for (struct gale_listener *l = listeners; l; l = l->next) {
-        l->stopped = 1;
-        listener_update(l);
-        if (!l->inherited && l->fd >= 0) {
-            /* Stop the kernel queuing new clients at once. */
-            close(l->fd);
-            l->fd = -1;
-            if (l->ep.kind == EP_UNIX)
-                unlink(l->ep.path);
+    for (struct gale_listener *l = listeners; l; l = l->next)
+        listener_stop(l);
+}
+
+void listeners_stop_owned(const struct gale_instance *in)
+{
+    for (struct gale_listener *l = listeners; l; l = l->next)
+        if (l->owner == in)
+            listener_stop(l);
+}
+
+/* Connections keep a pointer to their listener: close only one whose
+ * connections are all gone. */
+void listeners_close_owned(const struct gale_instance *in)
+{
+    struct gale_listener **pp = &listeners;
+    while (*pp) {
+        struct gale_listener *l = *pp;
+        if (l->owner == in && l->count == 0) {
+            *pp = l->next;
+            listener_close(l);
+        } else {
+            pp = &l->next;
         }
     }
 }
@@ -404,9 +444,7 @@ void listeners_close_all(void)
     while (listeners) {
         struct gale_listener *l = listeners;
         listeners = l->next;
-        if (l->ep.kind == EP_UNIX && l->fd >= 0)
-            unlink(l->ep.path);
-        listener_free(l);
+        listener_close(l);
     }
 }
 
@@ -527,15 +565,43 @@ void conn_free(struct gale_conn *c)
     reactor_conn_gone();
 }
 
-void conns_abort_all(void)
+static void conn_abort(struct gale_conn *c)
+{
+    instance_push(c->listener->owner);
+    if (c->abort)
+        c->abort(c, c->data);
+    else
+        conn_free(c);
+    instance_pop();
+}
+
+/* Each abort frees at most its own connection (now, or once the callback
+ * it is in returns), so the next one is safe to keep. */
+static void conns_abort_where(const struct gale_instance *in, int all)
 {
     struct gale_conn *c = conns;
     while (c) {
         struct gale_conn *next = c->next;
-        if (c->abort)
-            c->abort(c, c->data);
-        else
-            conn_free(c);
+        if (all || c->listener->owner == in)
+            conn_abort(c);
         c = next;
     }
+}
+
+void conns_abort_all(void)
+{
+    conns_abort_where(NULL, 1);
+}
+
+void conns_abort_owned(const struct gale_instance *in)
+{
+    conns_abort_where(in, 0);
+}
+
+unsigned conns_open_owned(const struct gale_instance *in)
+{
+    unsigned n = 0;
+    for (const struct gale_conn *c = conns; c; c = c->next)
+        n += c->listener->owner == in;
+    return n;
 }

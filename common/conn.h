@@ -18,6 +18,7 @@
 
 struct bufferevent;
 struct gale_listener;
+struct gale_instance;
 struct gale_conn;
 
 typedef void (*gale_accept_cb)(struct gale_conn *c, void *arg);
@@ -47,6 +48,10 @@ int listener_port(const struct gale_listener *l);  /* the bound port, 0 for unix
 int socket_local_port(int fd);                     /* likewise for any socket */
 void listeners_stop_all(void);                   /* shutdown: stop accepting */
 void listeners_close_all(void);                  /* exit: close, remove unix files */
+/* The same for the listeners one instance opened (instance.h); closing
+ * leaves any that still have connections. */
+void listeners_stop_owned(const struct gale_instance *in);
+void listeners_close_owned(const struct gale_instance *in);
 
 /* A bufferevent on the connection: TLS on ssl endpoints, plain otherwise.
  * The bufferevent owns the fd from then on.  NULL on failure. */
@@ -78,6 +83,8 @@ int conn_read(int fd, struct evbuffer *in, size_t max);
 void conn_free(struct gale_conn *c);
 void conns_abort_all(void);
 unsigned conns_open(void);
+void conns_abort_owned(const struct gale_instance *in);
+unsigned conns_open_owned(const struct gale_instance *in);
 double conn_age(const struct gale_conn *c);      /* seconds since accept */
 
 #endif

@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "connector.h"
+#include "instance.h"
 #include "log.h"
 #include "reactor.h"
 #include "resolver.h"
@@ -27,6 +28,7 @@
 #define CONNECT_MAX_TIMEOUT (365.0 * 86400)   /* keeps the timeval in range */
 
 struct connect_job {
+    struct gale_instance *owner;   /* the current instance in cb */
     connect_cb cb;                 /* one of cb and result_cb */
     connect_result_cb result_cb;
     void *arg;
@@ -81,16 +83,19 @@ static void job_finish(struct connect_job *j, int fd, const char *error)
     connect_cb cb = j->cb;
     connect_result_cb result_cb = j->result_cb;
     void *arg = j->arg;
+    struct gale_instance *owner = j->owner;
     int err = fd >= 0 ? 0 : j->err;
     char msg[sizeof j->error];
 
     snprintf(msg, sizeof msg, "%s", error != NULL ? error : "");
     j->fd = -1;   /* fd, when good, now belongs to the callee */
     job_free(j);
+    instance_push(owner);
     if (result_cb)
         result_cb(fd, err, fd >= 0 ? NULL : msg, arg);
     else
         cb(fd, fd >= 0 ? NULL : msg, arg);
+    instance_pop();
 }
 
 static void attempt_failed(struct connect_job *j, int fd, int err, const char *why)
@@ -206,6 +211,7 @@ static struct connect_job *job_start(const char *host, int port, const struct co
 
     if (j == NULL)
         return NULL;
+    j->owner = instance_current();
     j->cb = cb;
     j->result_cb = result_cb;
     j->arg = arg;

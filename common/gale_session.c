@@ -22,6 +22,7 @@
 
 #include "conn.h"
 #include "gale_session_int.h"
+#include "instance.h"
 #include "log.h"
 #include "reactor.h"
 
@@ -42,6 +43,7 @@ void gs_destroy(struct gale_session *s)
 {
     const struct session_proto *proto = s->svc->proto;
     char fields[256];
+    instance_push(s->svc->owner);
     if (proto->on_close && s->opened)
         proto->on_close(s, s->why);
     session_log_fields(s, fields, sizeof fields);
@@ -64,6 +66,7 @@ void gs_destroy(struct gale_session *s)
     unlink_session(s);
     conn_free(s->conn);               /* closes a plain socket */
     free(s);
+    instance_pop();
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg);
@@ -108,6 +111,7 @@ void gs_close_at_once(struct gale_session *s, const char *why)
 
 void gs_enter(struct gale_session *s)
 {
+    instance_push(s->svc->owner);
     if (s->depth++ == 0 && s->bev)
         s->out_at_enter = session_pending(s);
 }
@@ -264,6 +268,7 @@ struct session_service *session_service_new(const struct session_proto *proto, v
     if (svc) {
         svc->proto = proto;
         svc->arg = arg;
+        svc->owner = instance_current();
     }
     return svc;
 }

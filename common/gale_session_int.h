@@ -26,6 +26,7 @@ struct session_service {
     struct gale_session *head;
     unsigned count;
     int stopping;
+    struct gale_instance *owner;      /* instance.h: current in its callbacks */
 };
 
 enum session_phase {

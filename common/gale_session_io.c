@@ -25,6 +25,7 @@
 
 #include "conn.h"
 #include "gale_session_int.h"
+#include "instance.h"
 #include "log.h"
 #include "reactor.h"
 
@@ -240,6 +241,7 @@ void gs_leave(struct gale_session *s)
 {
     if (s->depth > 1) {
         s->depth--;
+        instance_pop();
         return;
     }
     /* depth stays 1 until the end, so that nothing below frees s */
@@ -261,11 +263,11 @@ void gs_leave(struct gale_session *s)
     if (s->timer_why == SESSION_T_IDLE)
         gs_release_buffers(s);
     s->depth = 0;
-    if (s->phase == PH_DEAD) {
-        gs_destroy(s);
-        return;
-    }
-    gs_update_reading(s);
+    if (s->phase == PH_DEAD)
+        gs_destroy(s);           /* its close line still names the instance */
+    else
+        gs_update_reading(s);
+    instance_pop();
 }
 
 /* --- TLS: through a bufferevent -------------------------------------- */

@@ -4,6 +4,7 @@
  * processes sharing a file never interleave.
  */
 #include "log.h"
+#include "instance.h"
 #include "json.h"
 
 #include <errno.h>
@@ -138,8 +139,31 @@ static size_t scan_pair(const char *s, size_t *klen, const char **v, size_t *vle
 }
 
 /* Leading key=value pairs become keys; whatever follows is "msg". */
+/* Whom the line speaks for: the current instance, else the process. */
+struct speaker {
+    const char *server;
+    const char *instance;      /* NULL when the process runs one server */
+};
+
+static struct speaker current_speaker(void)
+{
+    const struct gale_instance *in = instance_current();
+    if (!in)
+        return (struct speaker){ log_name, NULL };
+    return (struct speaker){ in->server, in->name[0] ? in->name : NULL };
+}
+
+/* "web", or "web[docs]" for an instance named otherwise. */
+static void speaker_label(const struct speaker *sp, char *buf, size_t len)
+{
+    if (sp->instance && strcmp(sp->instance, sp->server) != 0)
+        snprintf(buf, len, "%s[%s]", sp->server, sp->instance);
+    else
+        snprintf(buf, len, "%s", sp->server);
+}
+
 static size_t format_json(char *buf, size_t len, const char *ts, enum log_level lvl,
-                          const char *msg)
+                          const struct speaker *sp, const char *msg)
 {
     size_t pos = 0;
     put(buf, len, &pos, "{\"time\":\"", 9);
@@ -147,7 +171,11 @@ static size_t format_json(char *buf, size_t len, const char *ts, enum log_level 
     put(buf, len, &pos, "\",\"level\":\"", 11);
     put(buf, len, &pos, level_names[lvl], strlen(level_names[lvl]));
     put(buf, len, &pos, "\",\"server\":", 11);
-    put_json_string(buf, len, &pos, log_name, strlen(log_name));
+    put_json_string(buf, len, &pos, sp->server, strlen(sp->server));
+    if (sp->instance) {
+        put(buf, len, &pos, ",\"instance\":", 12);
+        put_json_string(buf, len, &pos, sp->instance, strlen(sp->instance));
+    }
     const char *s = msg;
     for (;;) {
         size_t klen, vlen;
@@ -172,9 +200,11 @@ static size_t format_json(char *buf, size_t len, const char *ts, enum log_level 
 }
 
 static size_t format_text(char *buf, size_t len, const char *ts, enum log_level lvl,
-                          const char *msg)
+                          const struct speaker *sp, const char *msg)
 {
-    int n = snprintf(buf, len - 1, "%s %s %s: %s", ts, level_names[lvl], log_name, msg);
+    char label[2 * INSTANCE_NAME_MAX];
+    speaker_label(sp, label, sizeof label);
+    int n = snprintf(buf, len - 1, "%s %s %s: %s", ts, level_names[lvl], label, msg);
     if (n < 0)
         return 0;
     return (size_t)n < len - 1 ? (size_t)n : len - 2;
@@ -184,13 +214,16 @@ static void emit(enum log_level lvl, const char *msg)
 {
     static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
     char ts[40], line[LINE_MAX_BYTES];
+    struct speaker sp = current_speaker();
     if (use_syslog) {
-        syslog(prio[lvl], "%s: %s", log_name, msg);
+        char label[2 * INSTANCE_NAME_MAX];
+        speaker_label(&sp, label, sizeof label);
+        syslog(prio[lvl], "%s: %s", label, msg);
         return;
     }
     put_timestamp(ts, sizeof ts);
-    size_t n = log_fmt == LOG_FMT_JSON ? format_json(line, sizeof line, ts, lvl, msg)
-                                       : format_text(line, sizeof line, ts, lvl, msg);
+    size_t n = log_fmt == LOG_FMT_JSON ? format_json(line, sizeof line, ts, lvl, &sp, msg)
+                                       : format_text(line, sizeof line, ts, lvl, &sp, msg);
     line[n++] = '\n';
     ssize_t w = write(log_fd, line, n);
     (void)w;   /* nowhere left to report a failing log */

@@ -17,11 +17,13 @@
 #include <event2/event.h>
 
 #include "conn.h"
+#include "instance.h"
 #include "log.h"
 
 #define MAX_CHILD_WATCHES 4096
 
 struct child_watch {
+    struct gale_instance *owner;   /* the current instance in cb */
     pid_t pid;
     reactor_child_cb cb;
     void *arg;
@@ -138,7 +140,9 @@ static void reap_children(void)
                 continue;
             struct child_watch w = children[i];
             children[i] = children[--n_children];
+            instance_push(w.owner);
             w.cb(pid, status, w.arg);
+            instance_pop();
             break;
         }
     }
@@ -156,7 +160,7 @@ int reactor_watch_child(pid_t pid, reactor_child_cb cb, void *arg)
         children = c;
         cap_children = cap;
     }
-    children[n_children++] = (struct child_watch){ pid, cb, arg };
+    children[n_children++] = (struct child_watch){ instance_current(), pid, cb, arg };
     return 0;
 }
 

@@ -25,6 +25,7 @@
 #include <openssl/ssl.h>
 
 #include "conn.h"
+#include "instance.h"
 #include "reactor.h"
 
 #define PIPE_BYTES (256 * 1024)   /* bytes in flight per direction */
@@ -42,6 +43,7 @@ struct direction {
 };
 
 struct relay {
+    struct gale_instance *owner;   /* the current instance in cb */
     int splice_mode;
     int fd[2];
     struct bufferevent *bev[2];
@@ -83,9 +85,13 @@ static void relay_finish(struct relay *r, const char *error)
     }
     relay_done_cb cb = r->cb;
     void *arg = r->arg;
+    struct gale_instance *owner = r->owner;
     free(r);
-    if (cb)
+    if (cb) {
+        instance_push(owner);
         cb(&st, arg);
+        instance_pop();
+    }
 }
 
 void relay_abort(struct relay *r)
@@ -363,6 +369,7 @@ struct relay *relay_start(struct relay_end a, struct relay_end b, relay_done_cb 
     r->bev[0] = a.bev;
     r->bev[1] = b.bev;
     r->cb = cb;
+    r->owner = instance_current();
     r->arg = arg;
     for (int i = 0; i < 2; i++) {
         r->dir[i].src = i;

@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "ares_chan.h"
+#include "instance.h"
 #include "log.h"
 #include "reactor.h"
 #include "resolver.h"
@@ -26,6 +27,7 @@
 #define RESOLVE_MAX_ADDRS 16
 
 struct resolve_query {
+    struct gale_instance *owner;   /* the current instance in cb */
     enum query_state state;
     int cancelled;                 /* Q_ARES only: drop the answer */
     int port;
@@ -66,6 +68,7 @@ static struct resolve_query *query_new(const char *host, int port,
     q->port = port;
     q->cb = cb;
     q->arg = arg;
+    q->owner = instance_current();
     return q;
 }
 
@@ -119,7 +122,9 @@ static void on_deliver(evutil_socket_t fd, short what, void *arg)
     (void)fd; (void)what;
     ready_unlink(q);
     q->state = Q_DELIVERING;
+    instance_push(q->owner);
     q->cb(q->n > 0 ? q->addrs : NULL, q->n, q->n > 0 ? NULL : q->error, q->arg);
+    instance_pop();
     query_free(q);
 }
 

@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "conn.h"
+#include "instance.h"
 #include "log.h"
 #include "reactor.h"
 
@@ -32,6 +33,7 @@ struct gale_udp {
     udp_datagram_cb cb;
     void *arg;
     struct udp_out *out;          /* set while a batch is handled */
+    struct gale_instance *owner;  /* whose socket it is */
     struct gale_udp *next;
 };
 
@@ -76,12 +78,14 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
         return;
     }
     u->out = &batch_out;
+    instance_push(u->owner);
     for (int i = 0; i < n; i++) {
         if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
             continue;
         u->cb(u, bufs[i], msgs[i].msg_len, (struct sockaddr *)&peers[i],
               msgs[i].msg_hdr.msg_namelen, u->arg);
     }
+    instance_pop();
     flush_out(u, u->out);
     u->out = NULL;
 }
@@ -179,6 +183,7 @@ struct gale_udp *udp_open(int port, const char *iface, udp_datagram_cb cb, void 
     }
     u->cb = cb;
     u->arg = arg;
+    u->owner = instance_current();
     u->ev = event_new(reactor_base(), u->fd, EV_READ | EV_PERSIST, on_readable, u);
     if (!u->ev || event_add(u->ev, NULL) == -1) {
         snprintf(err, errlen, "out of memory");
@@ -193,13 +198,32 @@ struct gale_udp *udp_open(int port, const char *iface, udp_datagram_cb cb, void 
     return u;
 }
 
+static void udp_free(struct gale_udp *u)
+{
+    event_free(u->ev);
+    close(u->fd);
+    free(u);
+}
+
 void udp_close_all(void)
 {
     while (all) {
         struct gale_udp *u = all;
         all = u->next;
-        event_free(u->ev);
-        close(u->fd);
-        free(u);
+        udp_free(u);
+    }
+}
+
+void udp_close_owned(const struct gale_instance *in)
+{
+    struct gale_udp **pp = &all;
+    while (*pp) {
+        struct gale_udp *u = *pp;
+        if (u->owner == in) {
+            *pp = u->next;
+            udp_free(u);
+        } else {
+            pp = &u->next;
+        }
     }
 }

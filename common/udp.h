@@ -27,5 +27,8 @@ int udp_send(struct gale_udp *u, const void *data, size_t len, const struct sock
              socklen_t peerlen);
 int udp_port(const struct gale_udp *u);
 void udp_close_all(void);
+/* Those one instance opened (instance.h). */
+struct gale_instance;
+void udp_close_owned(const struct gale_instance *in);
 
 #endif

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "ares_chan.h"
+#include "instance.h"
 #include "reactor.h"
 #include "resolver.h"
 
@@ -38,6 +39,7 @@ struct resolver_upstream {
 };
 
 struct forward_query {
+    struct gale_instance *owner;   /* the current instance in cb */
     enum query_state state;
     int cancelled;                 /* Q_ARES only: drop the answer */
     struct resolver_upstream *u;
@@ -138,7 +140,9 @@ static void on_fwd_deliver(evutil_socket_t fd, short what, void *arg)
     (void)fd; (void)what;
     fwd_unlink(f);
     f->state = Q_DELIVERING;
+    instance_push(f->owner);
     f->cb(f->answer, f->len, f->answer != NULL ? NULL : f->error, f->arg);
+    instance_pop();
     fwd_free(f);
 }
 
@@ -203,6 +207,7 @@ struct forward_query *forward_send(struct resolver_upstream *u, const unsigned c
     f->u = u;
     f->cb = cb;
     f->arg = arg;
+    f->owner = instance_current();
     f->state = Q_ARES;
     fwd_ask(f, pick_server(u, 0));
     return f;

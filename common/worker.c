@@ -12,10 +12,12 @@
 #include <unistd.h>
 #include <event2/event.h>
 
+#include "instance.h"
 #include "log.h"
 #include "reactor.h"
 
 struct job {
+    struct gale_instance *owner;   /* the current instance in done */
     worker_fn fn;
     worker_done_fn done;
     void *arg;
@@ -63,8 +65,10 @@ static void collect(void)
     while ((n = read(done_pipe[0], batch, sizeof batch)) > 0) {
         for (size_t i = 0; i < (size_t)n / sizeof batch[0]; i++) {
             in_flight--;
+            instance_push(batch[i]->owner);
             if (batch[i]->done)
                 batch[i]->done(batch[i]->arg);
+            instance_pop();
             free(batch[i]);
         }
     }
@@ -105,7 +109,7 @@ int worker_submit(worker_fn fn, worker_done_fn done, void *arg)
     struct job *j = malloc(sizeof *j);
     if (!j)
         return -1;
-    *j = (struct job){ fn, done, arg, NULL };
+    *j = (struct job){ instance_current(), fn, done, arg, NULL };
     pthread_mutex_lock(&lock);
     if (tail)
         tail->next = j;
@@ -135,8 +139,10 @@ void worker_shutdown(void)
         if (read(done_pipe[0], &j, sizeof j) != (ssize_t)sizeof j)
             break;
         in_flight--;
+        instance_push(j->owner);
         if (j->done)
             j->done(j->arg);
+        instance_pop();
         free(j);
     }
     event_free(done_ev);
