@@ -14,12 +14,32 @@
 #include "gendoc.h"
 #include "gendoc_int.h"
 #include "globals.h"
+#include "runcmd.h"
 #include "server.h"
 
 /* Names and choices go into shell code unquoted, so they must be plain. */
 #define PLAIN_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
 
 static const struct gale_opt no_opts[] = { { 0 } };
+
+/* `gale run` is no server, but it is a subcommand with options of its own. */
+static const struct gale_server run_cmd = {
+    .name = "run",
+    .summary = "several servers from one file, in one process",
+    .description = runcmd_description,
+    .opts = runcmd_opts,
+};
+
+const struct gale_server *const *gendoc_commands(void)
+{
+    static const struct gale_server *all[64];
+    size_t n = 0;
+    for (; gale_servers[n] && n + 2 < sizeof all / sizeof all[0]; n++)
+        all[n] = gale_servers[n];
+    all[n++] = &run_cmd;
+    all[n] = NULL;
+    return all;
+}
 
 const struct gale_opt *gendoc_opts_of(const struct gale_server *s)
 {
@@ -223,7 +243,7 @@ static void man_gale(FILE *out)
 {
     man_head(out, "gale", "network servers in one binary");
     fputs(man_gale_intro, out);
-    for (const struct gale_server *const *s = gale_servers; *s; s++) {
+    for (const struct gale_server *const *s = gendoc_commands(); *s; s++) {
         fprintf(out, ".TP\n.B %s\n", (*s)->name);
         roff(out, (*s)->summary ? (*s)->summary : "");
         fputc('\n', out);
@@ -231,7 +251,7 @@ static void man_gale(FILE *out)
     fputs(".SH GLOBAL OPTIONS\n", out);
     man_opts(out, global_opts);
     fputs(".SH SEE ALSO\n", out);
-    for (const struct gale_server *const *s = gale_servers; *s; s++) {
+    for (const struct gale_server *const *s = gendoc_commands(); *s; s++) {
         fputs(".BR gale\\-", out);
         roff(out, (*s)->name);
         fputs(" (1),\n", out);
@@ -290,11 +310,63 @@ static void man_server(FILE *out, const struct gale_server *s)
     fputs(".SH SEE ALSO\n.BR gale (1)\n", out);
 }
 
+static const char man_run_text[] =
+    ".SH FILE FORMAT\n"
+    "One server a line, in the words of its command line:\n"
+    ".PP\n.nf\n.RS\n"
+    "# two servers in one process\n"
+    "web \\-\\-port 8080 \\-\\-path /srv/www\n"
+    "web \\-\\-name docs \\-\\-port 8081 \\-\\-path /usr/share/doc\n"
+    "dns \\-\\-port 5353 \\-\\-hosts\\-file /etc/hosts\n"
+    "pycached \\-p tcp:11211 \\-\\-http tcp:8000\n"
+    "\\-\\-pidfile /run/gale.pid\n"
+    ".RE\n.fi\n.PP\n"
+    "Words are split as by\n.BR sh (1):\n"
+    "blanks separate them; single quotes keep everything, double quotes and\n"
+    "backslashes as in the shell; a backslash before a newline joins two lines;\n"
+    "\\fB#\\fR outside quotes starts a comment.\n"
+    "Nothing is expanded: \\fB$\\fR, \\fB~\\fR, \\fB*\\fR and backquotes are plain characters.\n"
+    "A line that starts with \\fB\\-\\fR holds global options for the whole process.\n"
+    "Two lines may not listen on one address, nor share a name.\n"
+    ".SH SIGNALS\n"
+    ".TP\n.B SIGHUP\n"
+    "Read FILE again.  Unchanged lines keep serving, with their sockets and\n"
+    "connections, and reload their own files; new lines start; removed lines\n"
+    "stop accepting and their connections finish (up to \\fB\\-\\-shutdown\\-timeout\\fR);\n"
+    "a changed line is stopped and started again.  A file that no longer parses\n"
+    "changes nothing, and each error is logged.  Global options are read at start only.\n"
+    ".TP\n.BR SIGTERM \", \" SIGINT\n"
+    "Every server stops accepting, open connections finish, then the process exits.\n"
+    ".SH EXIT STATUS\n"
+    "0 after a clean shutdown (and for a good file with \\fB\\-\\-check\\fR);\n"
+    "1 when a server cannot start (the others are stopped first);\n"
+    "2 for a mistake in FILE or on the command line, reported as FILE:LINE.\n";
+
+static void man_run(FILE *out)
+{
+    man_head(out, "gale-run", run_cmd.summary);
+    fputs(".SH SYNOPSIS\n\\fBgale\\fR [\\fIGLOBAL OPTIONS\\fR] \\fBrun\\fR "
+          "[\\fB\\-\\-check\\fR] \\fIFILE\\fR\n.SH DESCRIPTION\n", out);
+    roff(out, runcmd_description);
+    fputs("\n.SH OPTIONS\n", out);
+    man_opts(out, runcmd_opts);
+    fputs(".SH OPTIONS ON A LINE OF FILE\n"
+          "Besides the subcommand's own options (see \\fBgale\\-\\fISUBCOMMAND\\fR(1)):\n",
+          out);
+    man_opts(out, runcmd_line_opts);
+    fputs(man_run_text, out);
+    fputs(".SH GLOBAL OPTIONS\n"
+          "The global options of\n.BR gale (1)\n"
+          "go before \\fBrun\\fR, after it, or on a line of FILE that starts with them;\n"
+          "those of the command line win over the file's.\n"
+          ".SH SEE ALSO\n.BR gale (1)\n", out);
+}
+
 /* ---- entry ---- */
 
 static void gen_list(FILE *out)
 {
-    for (const struct gale_server *const *s = gale_servers; *s; s++)
+    for (const struct gale_server *const *s = gendoc_commands(); *s; s++)
         fprintf(out, "%s\n", (*s)->name);
 }
 
@@ -314,6 +386,10 @@ static int gen_man(const char *server, FILE *out, char *err, size_t errlen)
 
     if (!server) {
         man_gale(out);
+        return 0;
+    }
+    if (strcmp(server, "run") == 0) {
+        man_run(out);
         return 0;
     }
     if (!(s = gale_server_find(server))) {

@@ -10,6 +10,9 @@
 struct gale_opt;
 struct gale_server;
 
+/* Every subcommand: the servers, then run. NULL-ended. */
+const struct gale_server *const *gendoc_commands(void);
+
 /* A server's option table, empty (never NULL) when it has none. */
 const struct gale_opt *gendoc_opts_of(const struct gale_server *s);
 

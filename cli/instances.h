@@ -25,7 +25,7 @@ struct run_instance {
     unsigned lineno;              /* in the run file; 0 for a command line */
     char *line;                   /* the line's words, for telling a changed line */
     char **argv;                  /* the words the options point into (owned) */
-    int started, stopped;
+    int checked, started, stopped;
     struct event *drain;          /* while retiring */
     double drain_left;
     struct run_instance *next;

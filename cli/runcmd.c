@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "endpoint.h"
 #include "instances.h"
 #include "log.h"
 #include "run.h"
@@ -67,6 +68,48 @@ static void errs_add(struct errs *e, const char *file, unsigned line, const char
     if (e->used + 1 < sizeof e->buf)
         e->buf[e->used++] = '\n';
     e->buf[e->used] = '\0';
+}
+
+struct err_line {
+    unsigned line;
+    const char *text;
+    size_t len;
+};
+
+static int by_line(const void *a, const void *b)
+{
+    const struct err_line *x = a, *y = b;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    return x->text < y->text ? -1 : x->text > y->text;      /* stable */
+}
+
+/* Each error in the order of the file's lines, whichever step found it. */
+static void errs_each_sorted(const struct errs *e, const char *shown,
+                             void (*fn)(const char *text, size_t len))
+{
+    size_t n = 0, cap = 0, slen = strlen(shown);
+    struct err_line *v = NULL;
+    for (const char *p = e->buf; *p;) {
+        size_t len = strcspn(p, "\n");
+        if (n == cap) {
+            struct err_line *nv = realloc(v, (cap = cap ? 2 * cap : 32) * sizeof *v);
+            if (!nv)
+                break;
+            v = nv;
+        }
+        unsigned line = UINT_MAX;        /* "(N more errors)" stays last */
+        if (strncmp(p, shown, slen) == 0 && p[slen] == ':')
+            line = (unsigned)strtoul(p + slen + 1, NULL, 10);
+        else if (*p != '(')
+            line = 0;
+        v[n++] = (struct err_line){ line, p, len };
+        p += len + (p[len] == '\n');
+    }
+    qsort(v, n, sizeof *v, by_line);
+    for (size_t k = 0; k < n; k++)
+        fn(v[k].text, v[k].len);
+    free(v);
 }
 
 /* A loaded file: its global lines, as words, and its servers. */
@@ -180,7 +223,7 @@ static struct run_instance *parse_server(const char *file, const struct runfile_
             errs_add(e, file, l->lineno, "'%s' is a global option: put it on a line of "
                      "its own that starts with it", global);
         else if (args_walk(l->argc, words, &i, tabs, 2, 0, err, sizeof err) == -1)
-            errs_add(e, file, l->lineno, "%s %s", s->name, err);
+            errs_add(e, file, l->lineno, "%s: %s", s->name, err);
         else if ((ri = instances_new(s, cfg, lo.name)) != NULL) {
             ri->lineno = l->lineno;
             ri->argv = words;
@@ -238,15 +281,99 @@ static void name_instances(const char *file, struct run_instance *list, struct e
     }
 }
 
+/* --- two servers on one address ------------------------------------- */
+
+struct bound {
+    const struct run_instance *ri;
+    int udp;
+    struct endpoint ep;
+};
+
+struct bound_set {
+    struct bound *v;
+    size_t n, cap;
+    const struct run_instance *ri;    /* whose listens runs now */
+};
+
+static void add_bound(void *ctx, int udp, const char *desc)
+{
+    struct bound_set *bs = ctx;
+    char err[256];
+    if (bs->n == bs->cap) {
+        size_t cap = bs->cap ? 2 * bs->cap : 16;
+        struct bound *v = realloc(bs->v, cap * sizeof *v);
+        if (!v)
+            return;
+        bs->v = v;
+        bs->cap = cap;
+    }
+    struct bound *b = &bs->v[bs->n];
+    if (endpoint_parse(desc, &b->ep, err, sizeof err) == -1)
+        return;           /* the server's own check has said so */
+    b->ri = bs->ri;
+    b->udp = udp;
+    bs->n++;
+}
+
+/* Would the kernel refuse the second bind?  Port 0 is any free port. */
+static int clash(const struct bound *a, const struct bound *b)
+{
+    if (a->udp != b->udp)
+        return 0;
+    if (a->ep.kind == EP_SYSTEMD || b->ep.kind == EP_SYSTEMD)
+        return a->ep.kind == b->ep.kind && a->ep.sd_index == b->ep.sd_index &&
+               strcmp(a->ep.sd_name, b->ep.sd_name) == 0;
+    if (a->ep.kind == EP_UNIX || b->ep.kind == EP_UNIX)
+        return a->ep.kind == b->ep.kind && strcmp(a->ep.path, b->ep.path) == 0;
+    if (a->ep.port == 0 || a->ep.port != b->ep.port)
+        return 0;
+    return !a->ep.has_interface || !b->ep.has_interface ||
+           strcmp(a->ep.interface, b->ep.interface) == 0;
+}
+
+static void describe(const struct bound *b, char *buf, size_t len)
+{
+    if (b->ep.kind == EP_UNIX)
+        snprintf(buf, len, "unix socket %s", b->ep.path);
+    else if (b->ep.kind == EP_SYSTEMD)
+        snprintf(buf, len, "systemd socket %s", b->ep.sd_name);
+    else
+        snprintf(buf, len, "%s port %d", b->udp ? "UDP" : "TCP", b->ep.port);
+}
+
+static void check_addresses(const char *file, struct run_instance *list, struct errs *e)
+{
+    struct bound_set bs = { 0 };
+    for (struct run_instance *ri = list; ri; ri = ri->next) {
+        size_t first = bs.n;
+        bs.ri = ri;
+        if (ri->checked && ri->s->listens)
+            ri->s->listens(ri->cfg, add_bound, &bs);
+        int found = 0;
+        for (size_t k = first; k < bs.n && !found; k++)
+            for (size_t j = 0; j < first && !found; j++)
+                if ((found = clash(&bs.v[j], &bs.v[k]))) {
+                    char what[320];
+                    describe(&bs.v[k], what, sizeof what);
+                    errs_add(e, file, ri->lineno, "%s: %s is taken by line %u", ri->s->name,
+                             what, bs.v[j].ri->lineno);
+                }
+    }
+    free(bs.v);
+}
+
 /* Once --rundir is entered: the files each line names, then the
  * server's own checks. */
 static void check_instances(const char *file, struct run_instance *list, struct errs *e)
 {
     char err[512];
-    for (struct run_instance *ri = list; ri; ri = ri->next)
+    for (struct run_instance *ri = list; ri; ri = ri->next) {
         if (opt_check_disk(ri->s->opts, ri->cfg, err, sizeof err) == -1 ||
             (ri->s->check && ri->s->check(ri->cfg, err, sizeof err) == -1))
-            errs_add(e, file, ri->lineno, "%s %s", ri->s->name, err);
+            errs_add(e, file, ri->lineno, "%s: %s", ri->s->name, err);
+        else
+            ri->checked = 1;
+    }
 }
 
 /* The words and options of every line.  g: where global lines go, NULL
@@ -294,19 +421,21 @@ static int load(const char *path, const char *shown, struct global_cfg *g, char 
     load_lines(shown, text, len, g, p, e);
     free(text);
     name_instances(shown, p->list, e);
+    /* Every stage runs, so that each bad line is reported at once; only a
+     * --rundir we cannot enter stops the checks of what is on disk. */
     if (g) {
         reparse_globals(argv, run_at, g);
-        if (g->rundir && e->count == 0) {
-            if (chdir(g->rundir) == -1)
-                errs_add(e, shown, 1, "--rundir: cannot change to %s: %s", g->rundir,
-                         strerror(errno));
-            g->rundir = NULL;
+        if (g->rundir && chdir(g->rundir) == -1) {
+            errs_add(e, shown, 1, "--rundir: cannot change to %s: %s", g->rundir,
+                     strerror(errno));
+            return -1;
         }
-        if (e->count == 0 && opt_check_disk(global_opts, g, err, sizeof err) == -1)
+        g->rundir = NULL;
+        if (opt_check_disk(global_opts, g, err, sizeof err) == -1)
             errs_add(e, shown, 1, "%s", err);
     }
-    if (e->count == 0)
-        check_instances(shown, p->list, e);
+    check_instances(shown, p->list, e);
+    check_addresses(shown, p->list, e);
     return e->count ? -1 : 0;
 }
 
@@ -317,14 +446,16 @@ static const char *file_shown;            /* FILE as the user wrote it */
 static struct run_instance *running;
 static char *running_globals;
 static double retire_timeout;
+static int file_at;                       /* FILE's index in argv */
 
-static void log_errors(const char *errs)
+static void log_error_line(const char *text, size_t len)
 {
-    for (const char *p = errs; *p;) {
-        size_t n = strcspn(p, "\n");
-        log_error("event=reload-error error=\"%.*s\"", (int)n, p);
-        p += n + (p[n] == '\n');
-    }
+    log_error("event=reload-error error=\"%.*s\"", (int)len, text);
+}
+
+static void print_error_line(const char *text, size_t len)
+{
+    fprintf(stderr, "%.*s\n", (int)len, text);
 }
 
 /* Takes the instance whose line is the same as ri's out of *list. */
@@ -385,7 +516,7 @@ static void reload_file(void)
         return;
     }
     if (load(file_path, file_shown, NULL, NULL, 0, &p, e) == -1) {
-        log_errors(e->buf);
+        errs_each_sorted(e, file_shown, log_error_line);
         log_error("event=reload-refused errors=%u", e->count);
         plan_free(&p);
         free(e);
@@ -422,14 +553,28 @@ static void reload_file(void)
              c.stopped, c.failed);
 }
 
+struct run_opts {
+    int check;
+    int help;
+};
+
+const struct gale_opt runcmd_opts[] = {
+    { .name = "check", .type = OPT_FLAG, .offset = OPT_AT(struct run_opts, check),
+      .help = "read and check FILE, start nothing (exit status 0 or 2)" },
+    { .name = "help", .short_name = 'h', .type = OPT_FLAG, .offset = OPT_AT(struct run_opts, help),
+      .help = "show this help" },
+    { 0 }
+};
+const struct gale_opt *const runcmd_line_opts = line_opts;
+
 static void print_help(void)
 {
-    printf("Usage: %s\n\n%s\n\nOptions:\n"
-           "  --check        read and check FILE, start nothing (exit status 0 or 2)\n"
-           "  -h, --help     show this help\n\n"
-           "On a line of FILE, besides the subcommand's own options:\n",
-           runcmd_synopsis, runcmd_description);
+    printf("Usage: %s\n\n%s\n\nOptions:\n", runcmd_synopsis, runcmd_description);
+    opt_print_help(stdout, runcmd_opts);
+    printf("\nOn a line of FILE, besides the subcommand's own options:\n");
     opt_print_help(stdout, line_opts);
+    printf("\nGlobal options such as --pidfile, --logfile and --daemon are accepted too\n"
+           "(see 'gale --help'), before or after 'run' or on a line of FILE.\n");
 }
 
 static _Noreturn void usage(const char *msg)
@@ -438,34 +583,16 @@ static _Noreturn void usage(const char *msg)
     exit(EXIT_USAGE);
 }
 
-/* run's own words: [--check] FILE. */
-static const char *parse_run_args(int argc, char **argv, int i, int *check)
+/* The words after "run": its options and global long options, then FILE.
+ * Returns FILE's index. */
+static int walk_run_args(int argc, char **argv, int i, struct run_opts *ro,
+                         struct global_cfg *g)
 {
-    const char *file = NULL;
-    char msg[256];
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--check") == 0) {
-            *check = 1;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            print_help();
-            exit(0);
-        } else if (strcmp(a, "--") == 0 && i + 1 < argc && !file) {
-            file = argv[++i];
-        } else if (a[0] == '-' && a[1] != '\0') {
-            snprintf(msg, sizeof msg, "unknown option '%s' (global options go before 'run' "
-                     "or on a line of FILE)", a);
-            usage(msg);
-        } else if (!file) {
-            file = a;
-        } else {
-            snprintf(msg, sizeof msg, "unexpected argument '%s'", a);
-            usage(msg);
-        }
-    }
-    if (!file)
-        usage("no FILE given");
-    return file;
+    char err[512];
+    struct opt_table tabs[] = { { runcmd_opts, ro, 1 }, { global_opts, g, 0 } };
+    if (args_walk(argc, argv, &i, tabs, 2, 1, err, sizeof err) == -1)
+        usage(err);
+    return i;
 }
 
 /* The command line's global options, again: over the file's, they win. */
@@ -473,15 +600,27 @@ static void reparse_globals(char **argv, int run_at, struct global_cfg *g)
 {
     char err[512];
     int i = 1;
+    struct run_opts ro = { 0 };
     struct opt_table tabs[] = { { global_opts, g, 1 } };
     if (args_walk(run_at, argv, &i, tabs, 1, 1, err, sizeof err) == -1)
         usage(err);
+    walk_run_args(file_at, argv, run_at + 1, &ro, g);
 }
 
 int runcmd_main(int argc, char **argv, int i, struct global_cfg *g)
 {
-    int check = 0;
-    const char *file = parse_run_args(argc, argv, i, &check);
+    struct run_opts ro = { 0 };
+    file_at = walk_run_args(argc, argv, i, &ro, g);
+    if (ro.help || g->help) {
+        print_help();
+        return 0;
+    }
+    if (file_at >= argc)
+        usage("no FILE given");
+    if (file_at + 1 < argc)
+        usage("one FILE only, and the options before it");
+    const char *file = argv[file_at];
+    int check = ro.check;
     static struct errs e;
     static struct plan p;
     file_shown = file;
@@ -494,7 +633,7 @@ int runcmd_main(int argc, char **argv, int i, struct global_cfg *g)
     if (opt_defaults(global_opts, g, err, sizeof err) == -1)
         usage(err);
     if (load(file, file, g, argv, i - 1, &p, &e) == -1) {
-        fputs(e.buf, stderr);
+        errs_each_sorted(&e, file, print_error_line);
         plan_free(&p);
         return EXIT_USAGE;
     }

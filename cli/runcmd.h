@@ -14,8 +14,11 @@
  * global options already parsed into g.  Returns the exit status. */
 int runcmd_main(int argc, char **argv, int i, struct global_cfg *g);
 
-/* The help of `gale run --help`, also the man page's text. */
+/* For `gale run --help`, the man page and the completions. */
+struct gale_opt;
 extern const char runcmd_synopsis[];
 extern const char runcmd_description[];
+extern const struct gale_opt runcmd_opts[];          /* after "run" */
+extern const struct gale_opt *const runcmd_line_opts; /* on a line of FILE: --name */
 
 #endif

@@ -21,6 +21,12 @@ struct gale_server {
     /* Bind listeners and open files; runs before privileges are dropped.
      * Returns -1 and fills err (the process then exits non-zero). */
     int (*start)(void *cfg, char *err, size_t errlen);
+    /* After check: every address the options ask to listen on, through
+     * add (an endpoint description, udp set for datagrams), so that
+     * `gale run` finds two servers on one address before starting either.
+     * May be NULL. */
+    void (*listens)(const void *cfg, void (*add)(void *ctx, int udp, const char *endpoint),
+                    void *ctx);
     void (*reload)(void *cfg);    /* SIGHUP; may be NULL */
     void (*stop)(void *cfg);      /* shutdown begins: stop accepting; may be NULL */
     void (*cleanup)(void *cfg);   /* the loop has ended: free what check and start

@@ -381,6 +381,15 @@ static int tcp_endpoint(const struct dns_cfg *cfg, char *buf, size_t len)
     return (int)n;
 }
 
+static void dns_listens(const void *p, void (*add)(void *ctx, int udp, const char *endpoint),
+                        void *ctx)
+{
+    char ep[256];
+    tcp_endpoint(p, ep, sizeof ep);
+    add(ctx, 0, ep);
+    add(ctx, 1, ep);
+}
+
 /* Builds a new index from every file and secondary zone and swaps it in;
  * on failure the old one keeps serving. */
 static int swap_store(struct dns_server *srv, const char *event)
@@ -523,6 +532,7 @@ const struct gale_server gale_server_dns = {
     .cfg_size = sizeof(struct dns_cfg),
     .check = dns_check,
     .start = dns_start,
+    .listens = dns_listens,
     .reload = dns_reload,
     .stop = dns_stop,
     .cleanup = dns_cleanup,

@@ -268,6 +268,14 @@ static int pf_start(void *p, char *err, size_t errlen)
     return 0;
 }
 
+static void pf_listens(const void *p, void (*add)(void *ctx, int udp, const char *endpoint),
+                       void *ctx)
+{
+    const struct pf_cfg *cfg = p;
+    for (size_t i = 0; i < cfg->n_fwd; i++)
+        add(ctx, 0, cfg->fwd[i].listen);
+}
+
 static void pf_cleanup(void *p)
 {
     struct pf_cfg *cfg = p;
@@ -310,6 +318,7 @@ const struct gale_server gale_server_portforward = {
     .opts = pf_opts,
     .cfg_size = sizeof(struct pf_cfg),
     .check = pf_check,
+    .listens = pf_listens,
     .start = pf_start,
     .cleanup = pf_cleanup,
 };
