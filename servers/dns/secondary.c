@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "connector.h"
+#include "instance.h"
 #include "log.h"
 #include "reactor.h"
 #include "store.h"
@@ -52,6 +53,7 @@ struct dns_secondaries {
     size_t n;
     void (*changed)(void *arg);
     void *arg;
+    struct gale_instance *owner;  /* the dns instance, current in our own events */
     uint8_t rdata[65535];         /* scratch for one record's rdata as a message is read:
                                    * too large for the stack */
 };
@@ -240,9 +242,11 @@ static void expire_zone(evutil_socket_t fd, short what, void *arg)
 {
     struct secondary *s = arg;
     (void)fd; (void)what;
+    instance_push(s->set->owner);
     log_warnx("event=zone-expired zone=\"%s\" primary=%s", s->zone_text, s->primary);
     s->have = 0;
     tell_changed(s);
+    instance_pop();
 }
 
 static void arm_expiry(struct secondary *s)
@@ -302,10 +306,8 @@ static void handle_message(struct secondary *s, const uint8_t *msg, size_t len)
     }
 }
 
-static void on_read(struct bufferevent *bev, void *arg)
+static void read_messages(struct secondary *s, struct evbuffer *in)
 {
-    struct secondary *s = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
     while (s->bev) {
         uint8_t l[2];
         if (evbuffer_copyout(in, l, 2) < 2)
@@ -326,12 +328,23 @@ static void on_read(struct bufferevent *bev, void *arg)
     }
 }
 
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    struct secondary *s = arg;
+    instance_push(s->set->owner);
+    read_messages(s, bufferevent_get_input(bev));
+    instance_pop();
+}
+
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
+    struct secondary *s = arg;
     (void)bev;
     if (what & BEV_EVENT_CONNECTED)
         return;
-    failed(arg, what & BEV_EVENT_EOF ? "the primary closed the connection" : "connection error");
+    instance_push(s->set->owner);
+    failed(s, what & BEV_EVENT_EOF ? "the primary closed the connection" : "connection error");
+    instance_pop();
 }
 
 static void on_connected(int fd, const char *error, void *arg)
@@ -358,10 +371,12 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct secondary *s = arg;
     (void)fd; (void)what;
+    instance_push(s->set->owner);
     if (s->job || s->bev)
         failed(s, "timed out");            /* the transfer's deadline */
     else
         check_now(s);
+    instance_pop();
 }
 
 static void schedule(struct secondary *s, uint32_t seconds)
@@ -387,6 +402,7 @@ void secondaries_start(struct dns_secondaries *set, void (*changed)(void *arg), 
 {
     set->changed = changed;
     set->arg = arg;
+    set->owner = instance_current();
     for (size_t i = 0; i < set->n; i++) {
         struct secondary *s = set->v[i];
         s->timer = evtimer_new(reactor_base(), on_timer, s);
