@@ -72,6 +72,7 @@ struct cgi_job {
     int detached;                 /* the session has let go */
     int reaped;
     int killed;                   /* we sent SIGKILL: no failure to report */
+    int busy;                     /* in on_stdout, which frees a job let go of meanwhile */
     uint64_t conn_id;
     const struct opt_list *headers;   /* --add-header lines */
     struct cgi_group *group;      /* NULL once the server has let go */
@@ -183,10 +184,14 @@ static void fail(struct cgi_job *j, int status, const char *why)
 }
 
 /* Writes what was queued; a client behind pauses the script's output
- * until the session says it has drained. */
+ * until the session says it has drained.  Outside the session's own
+ * callbacks a failed write closes the session at once, and it lets go
+ * of the job (cgi_abort): j->client is gone then. */
 static void pause_if_behind(struct cgi_job *j)
 {
     session_send(j->client);
+    if (j->detached)
+        return;
     if (session_pending(j->client) > CGI_CLIENT_HIGH) {
         event_del(j->ev_out);
         j->paused = 1;
@@ -276,6 +281,8 @@ static void begin_response(struct cgi_job *j, size_t end)
         return;
     }
     send_head(j, &h);
+    if (j->detached)
+        return;                     /* the client went away: see pause_if_behind */
     evbuffer_add(j->chunk, j->head + end, j->head_len - end);
     free(j->head);
     j->head = NULL;
@@ -319,10 +326,8 @@ static void end_body(struct cgi_job *j, int read_failed)
     finish(j, 1, j->status, j->keep_alive);
 }
 
-static void on_stdout(evutil_socket_t fd, short what, void *arg)
+static void read_stdout(struct cgi_job *j, evutil_socket_t fd)
 {
-    struct cgi_job *j = arg;
-    (void)what;
     if (!j->head_sent) {
         read_head(j);
         return;
@@ -335,6 +340,20 @@ static void on_stdout(evutil_socket_t fd, short what, void *arg)
         return;
     }
     forward(j);
+}
+
+/* The job may be let go of while it writes to the client (finish, or the
+ * session's cgi_abort); one whose child is already reaped is freed only
+ * once nothing below still uses it. */
+static void on_stdout(evutil_socket_t fd, short what, void *arg)
+{
+    struct cgi_job *j = arg;
+    (void)what;
+    j->busy = 1;
+    read_stdout(j, fd);
+    j->busy = 0;
+    if (j->detached && j->reaped)
+        job_free(j);
 }
 
 static void on_stdin(evutil_socket_t fd, short what, void *arg)
@@ -361,7 +380,7 @@ static void finish(struct cgi_job *j, int ok, int status, int keep_alive)
     uint64_t bytes = j->bytes;
     close_io(j);
     j->detached = 1;
-    if (j->reaped)
+    if (j->reaped && !j->busy)
         job_free(j);
     done(ok, status, bytes, keep_alive, arg);
 }
@@ -576,7 +595,7 @@ void cgi_abort(struct cgi_job *j)
     if (j->ev_timer)
         event_del(j->ev_timer);
     j->detached = 1;
-    if (j->reaped)
+    if (j->reaped && !j->busy)
         job_free(j);
 }
 

@@ -39,6 +39,7 @@ static char top[64];
 struct client {
     char sock[100];
     const char *request;
+    const char *until;            /* close once the reply holds this; NULL: read to the end */
     char reply[8192];
     atomic_int done;
 };
@@ -54,8 +55,12 @@ static void *client_run(void *arg)
         write(fd, c->request, strlen(c->request)) == (ssize_t)strlen(c->request)) {
         ssize_t n;
         while (got < sizeof c->reply - 1 &&
-               (n = read(fd, c->reply + got, sizeof c->reply - 1 - got)) > 0)
+               (n = read(fd, c->reply + got, sizeof c->reply - 1 - got)) > 0) {
             got += (size_t)n;
+            c->reply[got] = '\0';
+            if (c->until && strstr(c->reply, c->until))
+                break;
+        }
     }
     c->reply[got] = '\0';
     if (fd != -1)
@@ -82,11 +87,13 @@ static int client_done(void *arg)
     return atomic_load(&((struct client *)arg)->done);
 }
 
-static void client_start(struct client *c, pthread_t *t, const char *name, const char *req)
+static void client_start(struct client *c, pthread_t *t, const char *name, const char *req,
+                         const char *until)
 {
     memset(c, 0, sizeof *c);
     snprintf(c->sock, sizeof c->sock, "%s/%s.sock", top, name);
     c->request = req;
+    c->until = until;
     pthread_create(t, NULL, client_run, c);
 }
 
@@ -94,7 +101,7 @@ static void client_start(struct client *c, pthread_t *t, const char *name, const
 static const char *ask(struct client *c, const char *name, const char *req)
 {
     pthread_t t;
-    client_start(c, &t, name, req);
+    client_start(c, &t, name, req, NULL);
     turn_until(client_done, c);
     pthread_join(t, NULL);
     return c->reply;
@@ -122,6 +129,8 @@ static void make_tree(void)
     put("a/x.zz", "zz", 0644);
     put("b/x.zz", "zz", 0644);
     put("b/slow.cgi", "#!/bin/sh\nexec sleep 30\n", 0755);
+    put("b/tick.cgi", "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\n"
+        "while :; do echo tick; sleep 0.05; done\n", 0755);
     put("b/linger.cgi", "#!/bin/sh\necho 'Content-Type: text/plain'\necho\necho done\n"
         "exec >&-\nexec sleep 30\n", 0755);
 }
@@ -151,6 +160,11 @@ static void defaults(struct web_cfg *cfg, const char *name, const char **listen,
 static int two_scripts(void *arg)
 {
     return ((struct web_cfg *)arg)->inst->cgi.count == 2;
+}
+
+static int no_scripts(void *arg)
+{
+    return ((struct web_cfg *)arg)->inst->cgi.count == 0;
 }
 
 static int no_children(void *arg)
@@ -196,6 +210,21 @@ static void test_two_servers(struct web_cfg *a, struct web_cfg *b)
     CHECK_HAS(c.reply, "\r\n\r\nfrom a", "a serves on after b's reload");
 }
 
+/* A client that leaves while its script writes: the write fails outside
+ * the session's callbacks, the session closes at once and the script is
+ * killed. */
+static void test_client_leaves(struct web_cfg *b)
+{
+    struct client c;
+    pthread_t t;
+    client_start(&c, &t, "b", "GET /tick.cgi HTTP/1.1\r\nHost: x\r\n\r\n", "tick");
+    turn_until(client_done, &c);
+    pthread_join(t, NULL);
+    CHECK_HAS(c.reply, "tick", "a script streams to its client");
+    CHECK(turn_until(no_scripts, b) && turn_until(no_children, NULL),
+          "the client leaves: the script is killed and reaped");
+}
+
 /* b is cleaned up while one script runs for a client and another,
  * whose response is complete, lingers; a serves on. */
 static void test_cleanup_one(struct web_cfg *a, struct web_cfg *b)
@@ -205,7 +234,8 @@ static void test_cleanup_one(struct web_cfg *a, struct web_cfg *b)
     ask(&c, "b", "GET /linger.cgi HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     CHECK(strstr(c.reply, " 200 ") && strstr(c.reply, "\r\ndone\n"), "a script answers");
     CHECK(b->inst->cgi.count == 1, "and lingers after its response");
-    client_start(&slow, &t, "b", "GET /slow.cgi HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    client_start(&slow, &t, "b", "GET /slow.cgi HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                 NULL);
     CHECK(turn_until(two_scripts, b), "b runs a script for a client");
     gale_server_web.stop(b);
     gale_server_web.cleanup(b);
@@ -275,6 +305,7 @@ int main(void)
     defaults(&b, "b", lb, hb, "application/x-b");
     a.logfile = log_a;
     test_two_servers(&a, &b);
+    test_client_leaves(&b);
     test_cleanup_one(&a, &b);
     test_failed_start();
     listeners_close_all();
