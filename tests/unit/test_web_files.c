@@ -118,7 +118,7 @@ static void test_basics(void)
 {
     int st;
     char want[256];
-    CHECK(init(root, NULL, 0, 0, 0, 16) == 0, "files_init on a directory");
+    CHECK(init(root, NULL, 0, 0, 0, 16) == 0, "files_new on a directory");
     struct file_entry *e = files_lookup(fs, "a.txt", 0, &st);
     CHECK(e && st == 200 && e->kind == FILE_REGULAR, "a.txt found");
     if (!e)
