@@ -34,7 +34,6 @@ static const struct status_text statuses[] = {
     { 505, "HTTP Version Not Supported" },
 };
 
-static const struct opt_list *extra_headers;
 static time_t date_second = -1;
 static char date_line[64];
 
@@ -44,11 +43,6 @@ const char *http_status_text(int status)
         if (statuses[i].code == status)
             return statuses[i].text;
     return "Unknown";
-}
-
-void response_set_extra_headers(const struct opt_list *lines)
-{
-    extra_headers = lines;
 }
 
 void http_date(time_t t, char *buf, size_t len)
@@ -70,12 +64,17 @@ static const char *date_header(void)
     return date_line;
 }
 
-void response_start(struct evbuffer *out, int status)
+void response_start_with(struct evbuffer *out, int status, const struct opt_list *headers)
 {
     evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n%sServer: gale/%s\r\n", status,
                         http_status_text(status), date_header(), GALE_VERSION);
-    for (size_t i = 0; extra_headers && i < extra_headers->n; i++)
-        evbuffer_add_printf(out, "%s\r\n", extra_headers->v[i]);
+    for (size_t i = 0; headers && i < headers->n; i++)
+        evbuffer_add_printf(out, "%s\r\n", headers->v[i]);
+}
+
+void response_start(struct evbuffer *out, int status)
+{
+    response_start_with(out, status, NULL);
 }
 
 void response_header(struct evbuffer *out, const char *name, const char *value)
@@ -93,8 +92,9 @@ void response_end_head(struct evbuffer *out, int keep_alive, int version_minor)
         evbuffer_add(out, "\r\n", 2);
 }
 
-size_t response_error(struct evbuffer *out, int status, int keep_alive, int version_minor,
-                      int head_only, const char *extra)
+size_t response_error_with(struct evbuffer *out, const struct opt_list *headers, int status,
+                           int keep_alive, int version_minor, int head_only,
+                           const char *extra)
 {
     char body[512];
     const char *text = http_status_text(status);
@@ -102,13 +102,19 @@ size_t response_error(struct evbuffer *out, int status, int keep_alive, int vers
                      "<!DOCTYPE html>\n<html><head><title>%d %s</title></head>\n"
                      "<body><h1>%d %s</h1><hr><p>gale</p></body></html>\n",
                      status, text, status, text);
-    response_start(out, status);
+    response_start_with(out, status, headers);
     evbuffer_add_printf(out, "Content-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n%s",
                         n, extra ? extra : "");
     response_end_head(out, keep_alive, version_minor);
     if (!head_only)
         evbuffer_add(out, body, (size_t)n);
     return (size_t)n;
+}
+
+size_t response_error(struct evbuffer *out, int status, int keep_alive, int version_minor,
+                      int head_only, const char *extra)
+{
+    return response_error_with(out, NULL, status, keep_alive, version_minor, head_only, extra);
 }
 
 /* RFC 9110 5.6.7: IMF-fixdate, and the obsolete RFC 850 and asctime forms. */

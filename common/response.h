@@ -1,7 +1,7 @@
 /*
  * Writing HTTP/1.1 responses into an evbuffer: status line, the headers
- * every response carries (Date, Server, the --add-header ones), and small
- * HTML error pages.
+ * every response carries (Date, Server, a server's --add-header ones), and
+ * small HTML error pages.
  */
 #ifndef GALE_RESPONSE_H
 #define GALE_RESPONSE_H
@@ -15,13 +15,13 @@ struct opt_list;
 
 const char *http_status_text(int status);     /* "Not Found"; "Unknown" */
 
-/* --add-header lines ("Name: Value"), added to every response. */
-void response_set_extra_headers(const struct opt_list *lines);
-
-/* "HTTP/1.1 404 Not Found\r\nDate: ...\r\nServer: gale/V\r\n" and the
- * --add-header lines.  The caller adds its own headers, then
- * response_end_head(). */
+/* "HTTP/1.1 404 Not Found\r\nDate: ...\r\nServer: gale/V\r\n".  The
+ * caller adds its own headers, then response_end_head(). */
 void response_start(struct evbuffer *out, int status);
+/* The same, then the lines of headers ("Name: Value": one server's
+ * --add-header list; NULL or empty for none).  The list is the server's
+ * own, so that servers in one process each send their own. */
+void response_start_with(struct evbuffer *out, int status, const struct opt_list *headers);
 void response_header(struct evbuffer *out, const char *name, const char *value);
 /* "Connection: close" or, for HTTP/1.0, "Connection: keep-alive", then
  * the blank line. */
@@ -33,6 +33,10 @@ void response_end_head(struct evbuffer *out, int keep_alive, int version_minor);
 /* Returns the length of the page (sent or, for HEAD, not). */
 size_t response_error(struct evbuffer *out, int status, int keep_alive, int version_minor,
                       int head_only, const char *extra);
+/* The same with response_start_with's headers. */
+size_t response_error_with(struct evbuffer *out, const struct opt_list *headers, int status,
+                           int keep_alive, int version_minor, int head_only,
+                           const char *extra);
 
 /* IMF-fixdate (RFC 9110 5.6.7) of t into buf (at least 30 bytes). */
 void http_date(time_t t, char *buf, size_t len);

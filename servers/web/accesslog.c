@@ -20,25 +20,19 @@
 
 #define LINE_MAX_BYTES 8192
 
-static struct linefile *file;
-
-int accesslog_enabled(void) { return file != NULL; }
-
-int accesslog_open(const char *p, char *err, size_t errlen)
+struct linefile *accesslog_open(const char *p, char *err, size_t errlen)
 {
-    file = linefile_open(p, err, errlen);
-    return file ? 0 : -1;
+    return linefile_open(p, err, errlen);
 }
 
-void accesslog_reopen(void)
+void accesslog_reopen(struct linefile *log)
 {
-    linefile_reopen(file);
+    linefile_reopen(log);
 }
 
-void accesslog_close(void)
+void accesslog_close(struct linefile *log)
 {
-    linefile_close(file);
-    file = NULL;
+    linefile_close(log);
 }
 
 static struct http_str header_or_dash(const struct http_request *req, const char *name)
@@ -129,11 +123,11 @@ static size_t format_json(char *line, const char *ip, const struct http_request 
     return pos;
 }
 
-void accesslog_write(const char *ip, const struct http_request *req, int status,
-                     uint64_t bytes)
+void accesslog_write(struct linefile *log, const char *ip, const struct http_request *req,
+                     int status, uint64_t bytes)
 {
     char line[LINE_MAX_BYTES];
     size_t n = log_get_format() == LOG_FMT_JSON ? format_json(line, ip, req, status, bytes)
                                                 : format_clf(line, ip, req, status, bytes);
-    linefile_write(file, line, n);
+    linefile_write(log, line, n);
 }

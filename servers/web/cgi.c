@@ -12,7 +12,9 @@
  * A job lives until both the session has let go of it (done called, or
  * cgi_abort) and the reactor has reaped the child: the reap callback's
  * argument therefore never dangles, and the timeout still applies to a
- * script that closed stdout but keeps running.
+ * script that closed stdout but keeps running.  Each job is listed in its
+ * server's cgi_group: when the server is cleaned up its children are
+ * killed and their jobs cut loose from it, left to the reap alone.
  *
  * https://www.rfc-editor.org/rfc/rfc3875
  * https://www.rfc-editor.org/rfc/rfc9112#section-6.3
@@ -32,6 +34,7 @@
 #include <event2/event.h>
 
 #include "cgi_int.h"
+#include "cgi_spawn.h"
 #include "gale_session.h"
 #include "http.h"
 #include "log.h"
@@ -69,7 +72,11 @@ struct cgi_job {
     int detached;                 /* the session has let go */
     int reaped;
     int killed;                   /* we sent SIGKILL: no failure to report */
+    int busy;                     /* in on_stdout, which frees a job let go of meanwhile */
     uint64_t conn_id;
+    const struct opt_list *headers;   /* --add-header lines */
+    struct cgi_group *group;      /* NULL once the server has let go */
+    struct cgi_job *prev, *next;  /* in group */
     char script[];                /* for log lines */
 };
 
@@ -117,8 +124,34 @@ static void close_io(struct cgi_job *j)
     j->head = NULL;
 }
 
+static void group_add(struct cgi_group *g, struct cgi_job *j)
+{
+    j->group = g;
+    j->next = g->head;
+    if (g->head)
+        g->head->prev = j;
+    g->head = j;
+    g->count++;
+}
+
+static void group_remove(struct cgi_job *j)
+{
+    if (!j->group)
+        return;
+    if (j->prev)
+        j->prev->next = j->next;
+    else
+        j->group->head = j->next;
+    if (j->next)
+        j->next->prev = j->prev;
+    j->group->count--;
+    j->group = NULL;
+    j->prev = j->next = NULL;
+}
+
 static void job_free(struct cgi_job *j)
 {
+    group_remove(j);
     close_io(j);
     if (j->ev_timer)
         event_free(j->ev_timer);
@@ -144,16 +177,21 @@ static void fail(struct cgi_job *j, int status, const char *why)
     /* The body was read in full before the script started, so the
      * connection is still in step and may carry another request. */
     struct evbuffer *out = session_output(j->client);
-    size_t n = response_error(out, status, j->keep_alive, j->version_minor, j->head_only, NULL);
+    size_t n = response_error_with(out, j->headers, status, j->keep_alive, j->version_minor,
+                                   j->head_only, NULL);
     j->bytes = j->head_only ? 0 : n;
     finish(j, 1, status, j->keep_alive);
 }
 
 /* Writes what was queued; a client behind pauses the script's output
- * until the session says it has drained. */
+ * until the session says it has drained.  Outside the session's own
+ * callbacks a failed write closes the session at once, and it lets go
+ * of the job (cgi_abort): j->client is gone then. */
 static void pause_if_behind(struct cgi_job *j)
 {
     session_send(j->client);
+    if (j->detached)
+        return;
     if (session_pending(j->client) > CGI_CLIENT_HIGH) {
         event_del(j->ev_out);
         j->paused = 1;
@@ -212,7 +250,7 @@ static void send_head(struct cgi_job *j, const struct cgi_head *h)
 {
     struct evbuffer *out = session_output(j->client);
     int keep = choose_framing(j, h);
-    response_start(out, h->status);
+    response_start_with(out, h->status, j->headers);
     for (size_t i = 0; i < h->n_fields; i++)
         response_header(out, h->fields[i].name, h->fields[i].value);
     /* RFC 9110 8.6: never a Content-Length on a 204. */
@@ -243,6 +281,8 @@ static void begin_response(struct cgi_job *j, size_t end)
         return;
     }
     send_head(j, &h);
+    if (j->detached)
+        return;                     /* the client went away: see pause_if_behind */
     evbuffer_add(j->chunk, j->head + end, j->head_len - end);
     free(j->head);
     j->head = NULL;
@@ -286,10 +326,8 @@ static void end_body(struct cgi_job *j, int read_failed)
     finish(j, 1, j->status, j->keep_alive);
 }
 
-static void on_stdout(evutil_socket_t fd, short what, void *arg)
+static void read_stdout(struct cgi_job *j, evutil_socket_t fd)
 {
-    struct cgi_job *j = arg;
-    (void)what;
     if (!j->head_sent) {
         read_head(j);
         return;
@@ -302,6 +340,20 @@ static void on_stdout(evutil_socket_t fd, short what, void *arg)
         return;
     }
     forward(j);
+}
+
+/* The job may be let go of while it writes to the client (finish, or the
+ * session's cgi_abort); one whose child is already reaped is freed only
+ * once nothing below still uses it. */
+static void on_stdout(evutil_socket_t fd, short what, void *arg)
+{
+    struct cgi_job *j = arg;
+    (void)what;
+    j->busy = 1;
+    read_stdout(j, fd);
+    j->busy = 0;
+    if (j->detached && j->reaped)
+        job_free(j);
 }
 
 static void on_stdin(evutil_socket_t fd, short what, void *arg)
@@ -328,7 +380,7 @@ static void finish(struct cgi_job *j, int ok, int status, int keep_alive)
     uint64_t bytes = j->bytes;
     close_io(j);
     j->detached = 1;
-    if (j->reaped)
+    if (j->reaped && !j->busy)
         job_free(j);
     done(ok, status, bytes, keep_alive, arg);
 }
@@ -384,37 +436,6 @@ static void on_reap(pid_t pid, int status, void *arg)
         job_free(j);
 }
 
-/* In the child: no allocation, no logging, async-signal-safe calls only. */
-static _Noreturn void child_exec(int in, int out, int fd2_ours, const char *dir,
-                                 char *const argv[], char *const envp[])
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    sigemptyset(&sa.sa_mask);
-    for (int s = 1; s < NSIG; s++)
-        sigaction(s, &sa, NULL);        /* SIGPIPE above all: the reactor ignores it */
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    setpgid(0, 0);
-    /* Above 2 first, so that neither dup2 overwrites the other pipe. */
-    in = fcntl(in, F_DUPFD, 3);
-    out = fcntl(out, F_DUPFD, 3);
-    if (in == -1 || out == -1 || dup2(in, 0) == -1 || dup2(out, 1) == -1)
-        _exit(127);
-    if (fd2_ours) {     /* the server had no stderr and a pipe took fd 2 */
-        int null = open("/dev/null", O_WRONLY);
-        if (null != -1)
-            dup2(null, 2);
-    }
-    closefrom(3);
-    if (chdir(dir) == -1)
-        _exit(127);
-    execve(argv[0], argv, envp);
-    _exit(127);
-}
-
 /* ---- Starting ---- */
 
 static struct cgi_job *job_new(const struct cgi_params *p, struct evbuffer *body,
@@ -434,6 +455,7 @@ static struct cgi_job *job_new(const struct cgi_params *p, struct evbuffer *body
     j->version_minor = p->req->version_minor;
     j->head_only = p->req->method == HTTP_HEAD;
     j->conn_id = p->conn_id;
+    j->headers = p->headers;
     j->head = malloc(CGI_HEAD_MAX);
     j->chunk = evbuffer_new();
     if (!j->head || !j->chunk) {
@@ -497,48 +519,18 @@ static int open_pipes(struct cgi_job *j, int kid[2])
     return 0;
 }
 
-static int spawn(struct cgi_job *j, const struct cgi_params *p, struct cgi_env *env, int kid[2])
-{
-    char *dir = strdup(p->script_file);
-    if (!dir)
-        return -1;
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        slash[slash == dir ? 1 : 0] = '\0';     /* "/x.cgi" runs in "/" */
-    char *argv[3] = { (char *)p->script_file, NULL, NULL };
-    if (p->program) {
-        argv[0] = (char *)p->program;
-        argv[1] = (char *)p->script_file;
-    }
-    int fd2_ours = kid[0] == 2 || kid[1] == 2 || j->in_fd == 2 || j->out_fd == 2;
-    /* Signals stay blocked until the child has reset their handlers:
-     * libevent's handler, run in the child, would write to the parent's
-     * signal pipe. */
-    sigset_t all, old;
-    sigfillset(&all);
-    sigprocmask(SIG_SETMASK, &all, &old);
-    pid_t pid = fork();
-    if (pid == 0)
-        child_exec(kid[0], kid[1], fd2_ours, slash ? dir : ".", argv, env->vars);
-    int saved = errno;
-    sigprocmask(SIG_SETMASK, &old, NULL);
-    errno = saved;
-    free(dir);
-    if (pid == -1)
-        return -1;
-    setpgid(pid, pid);      /* also here, so a kill right away finds the group */
-    j->pid = pid;
-    return 0;
-}
-
 /* Pipes, events and the child; on failure err says why and whatever was
  * opened is j's to close. */
 static int launch(struct cgi_job *j, const struct cgi_params *p, struct cgi_env *env,
                   char *err, size_t errlen)
 {
     int kid[2] = { -1, -1 };
-    int r = open_pipes(j, kid) == -1 || make_events(j, p->timeout) == -1 ||
-            spawn(j, p, env, kid) == -1 ? -1 : 0;
+    int r = open_pipes(j, kid) == -1 || make_events(j, p->timeout) == -1 ? -1 : 0;
+    if (r == 0) {
+        int ours[2] = { j->in_fd, j->out_fd };
+        j->pid = cgi_spawn(p, env->vars, kid, ours);
+        r = j->pid == -1 ? -1 : 0;
+    }
     if (r == -1)
         snprintf(err, errlen, "cannot start %s: %s", p->script_file, strerror(errno));
     if (kid[0] != -1)
@@ -576,6 +568,8 @@ struct cgi_job *cgi_start(const struct cgi_params *p, struct evbuffer *body,
         job_free(j);
         return NULL;
     }
+    if (p->group)
+        group_add(p->group, j);
     if (arm(j, p->timeout) == -1) {
         snprintf(err, errlen, "cannot watch the pipes of %s", p->script_file);
         cgi_abort(j);       /* the reap frees it */
@@ -601,6 +595,23 @@ void cgi_abort(struct cgi_job *j)
     if (j->ev_timer)
         event_del(j->ev_timer);
     j->detached = 1;
-    if (j->reaped)
+    if (j->reaped && !j->busy)
         job_free(j);
+}
+
+void cgi_group_end(struct cgi_group *g)
+{
+    while (g->head) {
+        struct cgi_job *j = g->head;
+        group_remove(j);
+        kill_group(j);
+        close_io(j);
+        if (j->ev_timer)
+            event_free(j->ev_timer);
+        j->ev_timer = NULL;
+        j->detached = 1;
+        j->headers = NULL;
+        if (j->reaped)
+            job_free(j);
+    }
 }

@@ -17,6 +17,15 @@
 struct gale_session;
 struct evbuffer;
 struct http_request;
+struct opt_list;
+struct cgi_job;
+
+/* The jobs one server started whose child has not been reaped, so that
+ * its cleanup can end them (cgi_group_end); zeroed: empty. */
+struct cgi_group {
+    struct cgi_job *head;
+    size_t count;
+};
 
 struct cgi_params {
     const struct http_request *req;
@@ -33,9 +42,9 @@ struct cgi_params {
     double timeout;               /* seconds for the whole run; 0: none */
     int keep_alive;               /* the client asked for it */
     uint64_t conn_id;             /* the connection's id, for log lines */
+    const struct opt_list *headers;   /* --add-header lines for the response, or NULL */
+    struct cgi_group *group;      /* the server's jobs, which this one joins; or NULL */
 };
-
-struct cgi_job;
 
 /* Called once the response has been queued in full (ok = 1) or has failed
  * (ok = 0: the session must close the connection).  status is the HTTP
@@ -55,5 +64,11 @@ struct cgi_job *cgi_start(const struct cgi_params *p, struct evbuffer *body,
 void cgi_client_drained(struct cgi_job *j);
 /* The client went away: kill the child, free the job, no callback. */
 void cgi_abort(struct cgi_job *j);
+/* The server is going away, its sessions already closed (each job let
+ * go with cgi_abort or finished): every child still running is killed
+ * and its job's pipes and timer are freed.  A job whose child is not yet
+ * reaped leaves the group and stays only for the reactor's child watch,
+ * which frees it at the reap without touching the group or the server. */
+void cgi_group_end(struct cgi_group *g);
 
 #endif

@@ -38,7 +38,8 @@ static void error_reply(struct web_session *s, const struct http_request *req, i
 {
     int ka = can_keep_alive(req) && status < 500;
     int head = req->method == HTTP_HEAD;
-    size_t n = response_error(web_session_output(s), status, ka, req->version_minor, head, extra);
+    size_t n = response_error_with(web_session_output(s), web_session_headers(s), status, ka,
+                                   req->version_minor, head, extra);
     web_session_responded(s, req, status, head ? 0 : n, ka);
 }
 
@@ -47,7 +48,7 @@ static void options_reply(struct web_session *s, const struct http_request *req,
 {
     struct evbuffer *out = web_session_output(s);
     int ka = can_keep_alive(req);
-    response_start(out, 204);
+    response_start_with(out, 204, web_session_headers(s));
     evbuffer_add_printf(out, "Allow: %s\r\n", allow);
     response_end_head(out, ka, req->version_minor);
     web_session_responded(s, req, 204, 0, ka);
@@ -103,12 +104,12 @@ static void run_cgi(struct web_session *s, const struct http_request *req,
 /* "/cgi/env.cgi/extra/path": find the script at the front. */
 static int try_path_info(struct web_session *s, const struct http_request *req, char *rel)
 {
-    const struct web_cfg *w = web_session_web(s);
+    const struct web_instance *w = web_session_web(s);
     for (char *slash = strchr(rel, '/'); slash; slash = strchr(slash + 1, '/')) {
         *slash = '\0';
         int st;
-        const char *program = cgi_program(w, rel);
-        struct file_entry *e = program ? files_lookup(rel, 0, &st) : NULL;
+        const char *program = cgi_program(w->cfg, rel);
+        struct file_entry *e = program ? files_lookup(w->files, rel, 0, &st) : NULL;
         *slash = '/';
         if (!e)
             continue;
@@ -130,7 +131,7 @@ static void redirect_to_dir(struct web_session *s, const struct http_request *re
     int ka = can_keep_alive(req);
     char url[3 * PATH_MAX];
     path_url_encode(rel, url, sizeof url);
-    response_start(out, 301);
+    response_start_with(out, 301, web_session_headers(s));
     evbuffer_add_printf(out, "Location: /%s/%s%.*s\r\nContent-Length: 0\r\n", url,
                         req->query.len ? "?" : "", (int)req->query.len, req->query.p);
     response_end_head(out, ka, req->version_minor);
@@ -152,7 +153,7 @@ static void listing_reply(struct web_session *s, const struct http_request *req,
     struct evbuffer *out = web_session_output(s);
     int ka = can_keep_alive(req);
     size_t n = evbuffer_get_length(page);
-    response_start(out, 200);
+    response_start_with(out, 200, web_session_headers(s));
     evbuffer_add_printf(out, "Content-Type: text/html; charset=utf-8\r\n"
                         "Content-Length: %zu\r\nCache-Control: no-cache\r\n", n);
     response_end_head(out, ka, req->version_minor);
@@ -173,7 +174,7 @@ static void serve_entry(struct web_session *s, const struct http_request *req,
         static_respond(s, req, e);
     else if (!dir_slash)
         redirect_to_dir(s, req, rel);
-    else if (web_session_web(s)->no_listing)
+    else if (web_session_web(s)->cfg->no_listing)
         error_reply(s, req, 403, NULL);
     else
         listing_reply(s, req, e, rel);
@@ -195,14 +196,14 @@ void dispatch_request(struct web_session *s, const struct http_request *req)
         error_reply(s, req, -r, NULL);
         return;
     }
-    struct file_entry *e = files_lookup(rel, dir_slash, &status);
+    const struct web_instance *w = web_session_web(s);
+    struct file_entry *e = files_lookup(w->files, rel, dir_slash, &status);
     if (!e) {
         if (status != 404 || !try_path_info(s, req, rel))
             error_reply(s, req, status, NULL);
         return;
     }
-    const char *program = e->kind == FILE_REGULAR ? cgi_program(web_session_web(s), e->rel_path)
-                                                  : NULL;
+    const char *program = e->kind == FILE_REGULAR ? cgi_program(w->cfg, e->rel_path) : NULL;
     if (program) {
         run_cgi(s, req, e, program, "");
         return;

@@ -35,17 +35,18 @@
 #define MAX_CANDIDATES 1024          /* --allow-ignore-ext: "name.*" entries considered */
 #define DIR_TYPE "text/html; charset=utf-8"   /* a directory is served as its listing */
 
-static struct {
-    char *root;                      /* realpath of --path; NULL before files_init */
+struct files {
+    char *root;                      /* realpath of --path */
     int single;                      /* the root is one file */
     char **index, **ext;             /* ext: each with its leading dot */
     size_t n_index, n_ext;
     int any_ext, follow_symlinks;
     size_t max_entries, small_file;
+    struct mime_table *mime;         /* not owned */
     struct node **buckets;
     size_t n_buckets, count;
     struct node *head, *tail;
-} fs;
+};
 
 static unsigned hash_key(const char *rel, int slash)
 {
@@ -67,12 +68,12 @@ static int errno_status(int e)
     }
 }
 
-static int inside_root(const char *real)
+static int inside_root(const struct files *fs, const char *real)
 {
-    size_t n = strlen(fs.root);
-    if (strcmp(fs.root, "/") == 0)
+    size_t n = strlen(fs->root);
+    if (strcmp(fs->root, "/") == 0)
         return 1;
-    return strncmp(real, fs.root, n) == 0 && (real[n] == '\0' || real[n] == '/');
+    return strncmp(real, fs->root, n) == 0 && (real[n] == '\0' || real[n] == '/');
 }
 
 /* dir + "/" + rel, or dir itself for rel ""; -1 when it does not fit. */
@@ -103,7 +104,7 @@ static unsigned long long ns_of(const struct timespec *t)
 
 /* The ctime is in the tag because a rewrite that keeps the size and puts
  * the mtime back (cp -p, rsync, touch -r) changes nothing else. */
-static void set_meta(struct node *n)
+static void set_meta(struct files *fs, struct node *n)
 {
     const struct stat *st = &n->e.st;
     snprintf(n->e.etag, sizeof n->e.etag, "\"%lx-%lx-%llx-%llx\"", (unsigned long)st->st_ino,
@@ -112,7 +113,7 @@ static void set_meta(struct node *n)
     if (n->e.kind == FILE_DIRECTORY)
         n->e.content_type = DIR_TYPE;
     else
-        n->e.content_type = mime_type_of(*n->e.rel_path ? n->e.rel_path : n->e.fs_path);
+        n->e.content_type = mime_type_of(fs->mime, *n->e.rel_path ? n->e.rel_path : n->e.fs_path);
 }
 
 /* The whole file into memory.  A file that shrank meanwhile is served as
@@ -134,7 +135,7 @@ static int read_small(struct node *n, int fd)
 }
 
 /* Opens the regular file found; the stat kept is that of what was opened. */
-static int load_regular(struct node *n)
+static int load_regular(const struct files *fs, struct node *n)
 {
     /* O_NONBLOCK: a FIFO swapped in since the stat() must not block the reactor. */
     int fd = open(n->e.fs_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
@@ -146,7 +147,7 @@ static int load_regular(struct node *n)
         return 403;
     }
     n->e.st = st;
-    if ((unsigned long long)st.st_size <= fs.small_file) {
+    if ((unsigned long long)st.st_size <= fs->small_file) {
         int s = read_small(n, fd);
         close(fd);
         return s;
@@ -181,16 +182,16 @@ static struct node *node_new(const char *stat_path, char *real, const char *rel,
 
 /* Looks at root/rel: 0 with *out a new entry (a regular file, loaded, or
  * a directory), or an HTTP status. */
-static int probe(const char *rel, struct node **out)
+static int probe(struct files *fs, const char *rel, struct node **out)
 {
     char path[PATH_MAX];
     struct stat st;
-    if (join(path, sizeof path, fs.root, rel) == -1)
+    if (join(path, sizeof path, fs->root, rel) == -1)
         return 404;
     char *real = realpath(path, NULL);
     if (!real)
         return errno_status(errno);
-    if (!fs.follow_symlinks && !inside_root(real)) {
+    if (!fs->follow_symlinks && !inside_root(fs, real)) {
         free(real);
         return 404;
     }
@@ -206,12 +207,12 @@ static int probe(const char *rel, struct node **out)
     struct node *n = node_new(path, real, rel, &st);
     if (!n)
         return 500;
-    int s = n->e.kind == FILE_REGULAR ? load_regular(n) : 0;
+    int s = n->e.kind == FILE_REGULAR ? load_regular(fs, n) : 0;
     if (s) {
         node_free(n);
         return s;
     }
-    set_meta(n);
+    set_meta(fs, n);
     *out = n;
     return 0;
 }
@@ -219,11 +220,11 @@ static int probe(const char *rel, struct node **out)
 /* Like probe(), for a file chosen by listing dir (root/dir_rel): only a
  * regular file will do (404 otherwise), and dir is remembered so that
  * a change there is noticed too. */
-static int probe_file_in(const char *rel, const char *dir_path, const struct stat *dir_st,
-                         struct node **out)
+static int probe_file_in(struct files *fs, const char *rel, const char *dir_path,
+                         const struct stat *dir_st, struct node **out)
 {
     struct node *n = NULL;
-    int s = probe(rel, &n);
+    int s = probe(fs, rel, &n);
     if (s)
         return s;
     if (n->e.kind != FILE_REGULAR || !(n->dir_path = strdup(dir_path))) {
@@ -245,15 +246,15 @@ static int join_rel(char *out, size_t len, const char *rel, const char *name)
 
 /* A directory asked for with a slash: its first index file that is a
  * regular file replaces it; the directory stays when there is none. */
-static int find_index(struct node **dir)
+static int find_index(struct files *fs, struct node **dir)
 {
     struct node *d = *dir;
     char rel[PATH_MAX];
-    for (size_t i = 0; i < fs.n_index; i++) {
+    for (size_t i = 0; i < fs->n_index; i++) {
         struct node *n = NULL;
-        if (join_rel(rel, sizeof rel, d->e.rel_path, fs.index[i]) == -1)
+        if (join_rel(rel, sizeof rel, d->e.rel_path, fs->index[i]) == -1)
             continue;
-        int s = probe_file_in(rel, d->stat_path, &d->e.st, &n);
+        int s = probe_file_in(fs, rel, d->stat_path, &d->e.st, &n);
         if (s == 404)
             continue;
         node_free(d);
@@ -296,8 +297,8 @@ static int list_candidates(const char *dir, const char *base, char ***out, size_
     return 0;
 }
 
-static int find_any_ext(const char *rel, const char *dir_path, const struct stat *dir_st,
-                        struct node **out)
+static int find_any_ext(struct files *fs, const char *rel, const char *dir_path,
+                        const struct stat *dir_st, struct node **out)
 {
     const char *slash = strrchr(rel, '/');
     const char *base = slash ? slash + 1 : rel;
@@ -309,7 +310,7 @@ static int find_any_ext(const char *rel, const char *dir_path, const struct stat
     for (i = 0; i < n && s == 404; i++) {
         int len = snprintf(path, sizeof path, "%.*s%s", (int)(base - rel), rel, names[i]);
         if (len > 0 && (size_t)len < sizeof path)
-            s = probe_file_in(path, dir_path, dir_st, out);
+            s = probe_file_in(fs, path, dir_path, dir_st, out);
     }
     for (i = 0; i < n; i++)
         free(names[i]);
@@ -319,34 +320,34 @@ static int find_any_ext(const char *rel, const char *dir_path, const struct stat
 
 /* A missing rel: rel + each --ignore-ext extension, then (--allow-ignore-ext)
  * any "rel.*", as Twisted's siblingExtensionSearch. */
-static int find_by_ext(const char *rel, struct node **out)
+static int find_by_ext(struct files *fs, const char *rel, struct node **out)
 {
     char dir_rel[PATH_MAX], dir_path[PATH_MAX], path[PATH_MAX];
     struct stat dir_st;
     const char *slash = strrchr(rel, '/');
     snprintf(dir_rel, sizeof dir_rel, "%.*s", slash ? (int)(slash - rel) : 0, rel);
-    if (join(dir_path, sizeof dir_path, fs.root, dir_rel) == -1 || stat(dir_path, &dir_st) == -1)
+    if (join(dir_path, sizeof dir_path, fs->root, dir_rel) == -1 || stat(dir_path, &dir_st) == -1)
         return 404;
-    for (size_t i = 0; i < fs.n_ext; i++) {
-        int len = snprintf(path, sizeof path, "%s%s", rel, fs.ext[i]);
+    for (size_t i = 0; i < fs->n_ext; i++) {
+        int len = snprintf(path, sizeof path, "%s%s", rel, fs->ext[i]);
         if (len < 0 || (size_t)len >= sizeof path)
             continue;
-        int s = probe_file_in(path, dir_path, &dir_st, out);
+        int s = probe_file_in(fs, path, dir_path, &dir_st, out);
         if (s != 404)
             return s;
     }
-    return fs.any_ext ? find_any_ext(rel, dir_path, &dir_st, out) : 404;
+    return fs->any_ext ? find_any_ext(fs, rel, dir_path, &dir_st, out) : 404;
 }
 
-static struct node *lookup_fresh(const char *rel, int dir_slash, int *status)
+static struct node *lookup_fresh(struct files *fs, const char *rel, int dir_slash, int *status)
 {
     struct node *n = NULL;
-    int s = probe(rel, &n);
-    if (s == 404 && !dir_slash && *rel && !fs.single)
-        s = find_by_ext(rel, &n);
+    int s = probe(fs, rel, &n);
+    if (s == 404 && !dir_slash && *rel && !fs->single)
+        s = find_by_ext(fs, rel, &n);
     if (s == 0 && n->e.kind == FILE_DIRECTORY && dir_slash) {
-        s = find_index(&n);
-    } else if (s == 0 && dir_slash && !fs.single) {
+        s = find_index(fs, &n);
+    } else if (s == 0 && dir_slash && !fs->single) {
         /* "/file.txt/" names a directory that is not there, as in Twisted and nginx. */
         node_free(n);
         s = 404;
@@ -358,91 +359,92 @@ static struct node *lookup_fresh(const char *rel, int dir_slash, int *status)
     return n;
 }
 
-static void lru_unlink(struct node *n)
+static void lru_unlink(struct files *fs, struct node *n)
 {
     if (n->prev)
         n->prev->next = n->next;
     else
-        fs.head = n->next;
+        fs->head = n->next;
     if (n->next)
         n->next->prev = n->prev;
     else
-        fs.tail = n->prev;
+        fs->tail = n->prev;
     n->prev = n->next = NULL;
 }
 
-static void lru_push(struct node *n)
+static void lru_push(struct files *fs, struct node *n)
 {
-    n->next = fs.head;
-    if (fs.head)
-        fs.head->prev = n;
-    fs.head = n;
-    if (!fs.tail)
-        fs.tail = n;
+    n->next = fs->head;
+    if (fs->head)
+        fs->head->prev = n;
+    fs->head = n;
+    if (!fs->tail)
+        fs->tail = n;
 }
 
-static struct node *cache_find(const char *rel, int slash, unsigned h)
+static struct node *cache_find(const struct files *fs, const char *rel, int slash, unsigned h)
 {
-    if (!fs.n_buckets)
+    if (!fs->n_buckets)
         return NULL;
-    for (struct node *n = fs.buckets[h & (fs.n_buckets - 1)]; n; n = n->hnext)
+    for (struct node *n = fs->buckets[h & (fs->n_buckets - 1)]; n; n = n->hnext)
         if (n->hash == h && n->key_slash == slash && strcmp(n->key, rel) == 0)
             return n;
     return NULL;
 }
 
 /* Drops the cache's reference; a response still sending the entry keeps it alive. */
-static void cache_remove(struct node *n)
+static void cache_remove(struct files *fs, struct node *n)
 {
-    struct node **p = &fs.buckets[n->hash & (fs.n_buckets - 1)];
+    struct node **p = &fs->buckets[n->hash & (fs->n_buckets - 1)];
     while (*p != n)
         p = &(*p)->hnext;
     *p = n->hnext;
-    lru_unlink(n);
+    lru_unlink(fs, n);
     n->cached = 0;
-    fs.count--;
+    fs->count--;
     files_release(&n->e);
 }
 
-static void cache_insert(struct node *n, const char *rel, int slash, unsigned h)
+static void cache_insert(struct files *fs, struct node *n, const char *rel, int slash,
+                         unsigned h)
 {
-    if (!fs.n_buckets || !(n->key = strdup(rel)))
+    if (!fs->n_buckets || !(n->key = strdup(rel)))
         return;
-    while (fs.count >= fs.max_entries && fs.tail)
-        cache_remove(fs.tail);
+    while (fs->count >= fs->max_entries && fs->tail)
+        cache_remove(fs, fs->tail);
     n->key_slash = slash;
     n->hash = h;
     n->cached = 1;
-    n->hnext = fs.buckets[h & (fs.n_buckets - 1)];
-    fs.buckets[h & (fs.n_buckets - 1)] = n;
-    lru_push(n);
-    fs.count++;
+    n->hnext = fs->buckets[h & (fs->n_buckets - 1)];
+    fs->buckets[h & (fs->n_buckets - 1)] = n;
+    lru_push(fs, n);
+    fs->count++;
     n->e.refs++;
 }
 
-struct file_entry *files_lookup(const char *rel, int dir_slash, int *status)
+struct file_entry *files_lookup(struct files *fs, const char *rel, int dir_slash, int *status)
 {
     int dummy;
     status = status ? status : &dummy;
-    if (!fs.root) {
+    if (!fs) {
         *status = 500;
         return NULL;
     }
-    if (fs.single || !rel) {          /* one file answers every path */
+    if (fs->single || !rel) {         /* one file answers every path */
         rel = "";
-        dir_slash = fs.single ? 0 : dir_slash;
+        dir_slash = fs->single ? 0 : dir_slash;
     }
     unsigned h = hash_key(rel, dir_slash);
-    struct node *n = cache_find(rel, dir_slash, h);
+    struct node *n = cache_find(fs, rel, dir_slash, h);
     if (n && !files_node_fresh(n)) {
-        cache_remove(n);
+        cache_remove(fs, n);
         n = NULL;
     }
     if (n) {
-        lru_unlink(n);
-        lru_push(n);
-    } else if ((n = lookup_fresh(rel, dir_slash, status))) {
-        cache_insert(n, rel, dir_slash, h);
+        lru_unlink(fs, n);
+        lru_push(fs, n);
+    } else if ((n = lookup_fresh(fs, rel, dir_slash, status))) {
+        cache_insert(fs, n, rel, dir_slash, h);
     } else {
         return NULL;
     }
@@ -463,10 +465,10 @@ void files_release(struct file_entry *e)
         node_free((struct node *)e);
 }
 
-void files_flush(void)
+void files_flush(struct files *fs)
 {
-    while (fs.head)
-        cache_remove(fs.head);
+    while (fs && fs->head)
+        cache_remove(fs, fs->head);
 }
 
 static void free_strings(char **v, size_t n)
@@ -476,31 +478,33 @@ static void free_strings(char **v, size_t n)
     free(v);
 }
 
-void files_free(void)
+void files_free(struct files *fs)
 {
-    files_flush();
-    free(fs.buckets);
-    free_strings(fs.index, fs.n_index);
-    free_strings(fs.ext, fs.n_ext);
-    free(fs.root);
-    memset(&fs, 0, sizeof fs);
+    if (!fs)
+        return;
+    files_flush(fs);
+    free(fs->buckets);
+    free_strings(fs->index, fs->n_index);
+    free_strings(fs->ext, fs->n_ext);
+    free(fs->root);
+    free(fs);
 }
 
 /* --ignore-ext values with their leading dot; "*" is --allow-ignore-ext. */
-static int copy_config(const struct files_cfg *cfg)
+static int copy_config(struct files *fs, const struct files_cfg *cfg)
 {
-    fs.index = calloc(cfg->n_index + 1, sizeof *fs.index);
-    fs.ext = calloc(cfg->n_ignore_ext + 1, sizeof *fs.ext);
-    if (!fs.index || !fs.ext)
+    fs->index = calloc(cfg->n_index + 1, sizeof *fs->index);
+    fs->ext = calloc(cfg->n_ignore_ext + 1, sizeof *fs->ext);
+    if (!fs->index || !fs->ext)
         return -1;
     for (size_t i = 0; i < cfg->n_index; i++)
-        if (*cfg->index[i] && !(fs.index[fs.n_index++] = strdup(cfg->index[i])))
+        if (*cfg->index[i] && !(fs->index[fs->n_index++] = strdup(cfg->index[i])))
             return -1;
     for (size_t i = 0; i < cfg->n_ignore_ext; i++) {
         const char *x = cfg->ignore_ext[i];
         char *dotted;
         if (strcmp(x, "*") == 0) {
-            fs.any_ext = 1;
+            fs->any_ext = 1;
             continue;
         }
         if (*x == '.')
@@ -509,43 +513,56 @@ static int copy_config(const struct files_cfg *cfg)
             continue;
         if (asprintf(&dotted, ".%s", x) == -1)
             return -1;
-        fs.ext[fs.n_ext++] = dotted;
+        fs->ext[fs->n_ext++] = dotted;
     }
-    fs.any_ext |= cfg->allow_ignore_ext;
-    fs.follow_symlinks = cfg->follow_symlinks;
-    fs.small_file = cfg->small_file;
-    fs.max_entries = cfg->max_entries;
-    for (fs.n_buckets = fs.max_entries ? 16 : 0;
-         fs.n_buckets && fs.n_buckets < fs.max_entries && fs.n_buckets < MAX_BUCKETS;)
-        fs.n_buckets *= 2;
-    if (fs.n_buckets && !(fs.buckets = calloc(fs.n_buckets, sizeof *fs.buckets)))
+    fs->any_ext |= cfg->allow_ignore_ext;
+    fs->follow_symlinks = cfg->follow_symlinks;
+    fs->small_file = cfg->small_file;
+    fs->max_entries = cfg->max_entries;
+    fs->mime = cfg->mime;
+    for (fs->n_buckets = fs->max_entries ? 16 : 0;
+         fs->n_buckets && fs->n_buckets < fs->max_entries && fs->n_buckets < MAX_BUCKETS;)
+        fs->n_buckets *= 2;
+    if (fs->n_buckets && !(fs->buckets = calloc(fs->n_buckets, sizeof *fs->buckets)))
         return -1;
     return 0;
 }
 
-int files_init(const struct files_cfg *cfg, char *err, size_t errlen)
+/* The real root, which must be a directory or a regular file; -1 and err. */
+static int open_root(struct files *fs, const char *root, char *err, size_t errlen)
 {
     struct stat st;
-    files_free();
-    if (!cfg->root || !*cfg->root) {
+    if (!root || !*root) {
         snprintf(err, errlen, "no path to serve");
         return -1;
     }
-    if (!(fs.root = realpath(cfg->root, NULL)) || stat(fs.root, &st) == -1) {
-        snprintf(err, errlen, "cannot serve %s: %s", cfg->root, strerror(errno));
-        files_free();
+    if (!(fs->root = realpath(root, NULL)) || stat(fs->root, &st) == -1) {
+        snprintf(err, errlen, "cannot serve %s: %s", root, strerror(errno));
         return -1;
     }
     if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "cannot serve %s: not a directory or regular file", cfg->root);
-        files_free();
+        snprintf(err, errlen, "cannot serve %s: not a directory or regular file", root);
         return -1;
     }
-    fs.single = S_ISREG(st.st_mode);
-    if (copy_config(cfg) == -1) {
-        snprintf(err, errlen, "out of memory");
-        files_free();
-        return -1;
-    }
+    fs->single = S_ISREG(st.st_mode);
     return 0;
+}
+
+struct files *files_new(const struct files_cfg *cfg, char *err, size_t errlen)
+{
+    struct files *fs = calloc(1, sizeof *fs);
+    if (!fs) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (open_root(fs, cfg->root, err, errlen) == -1) {
+        files_free(fs);
+        return NULL;
+    }
+    if (copy_config(fs, cfg) == -1) {
+        snprintf(err, errlen, "out of memory");
+        files_free(fs);
+        return NULL;
+    }
+    return fs;
 }

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 struct evbuffer_file_segment;
+struct mime_table;
 
 struct files_cfg {
     const char *root;                /* --path: a directory or one file */
@@ -26,6 +27,7 @@ struct files_cfg {
     int follow_symlinks;
     size_t max_entries;              /* cache size, e.g. 4096 */
     size_t small_file;               /* files up to this size are kept in memory */
+    struct mime_table *mime;         /* content types; must outlive the entries */
 };
 
 enum file_kind { FILE_REGULAR, FILE_DIRECTORY };
@@ -37,16 +39,22 @@ struct file_entry {
     struct stat st;
     char etag[72];                   /* "\"<inode>-<size>-<mtime ns>-<ctime ns>\"" in hex, strong */
     char last_modified[32];          /* IMF-fixdate */
-    const char *content_type;        /* from mime_type_of */
+    const char *content_type;        /* from mime_type_of, valid until mime_free */
     const char *data;                /* whole contents when size <= small_file, else NULL */
     struct evbuffer_file_segment *segment;   /* for larger files (sendfile), else NULL */
     unsigned refs;                   /* held by responses in flight; internal */
 };
 
-/* Startup: check the root exists; -1 and err when it does not. */
-int files_init(const struct files_cfg *cfg, char *err, size_t errlen);
-void files_free(void);
-void files_flush(void);              /* SIGHUP: forget every cached entry */
+/* One server's tree and its cache. */
+struct files;
+
+/* Startup: the configuration is copied; NULL and err when the root does
+ * not exist (or memory runs out). */
+struct files *files_new(const struct files_cfg *cfg, char *err, size_t errlen);
+/* Drops the cache (entries still held live on until released); NULL:
+ * nothing. */
+void files_free(struct files *fs);
+void files_flush(struct files *fs);  /* SIGHUP: forget every cached entry */
 
 /*
  * Looks up rel ("" for the root, "a/b.txt"), as produced by
@@ -59,7 +67,7 @@ void files_flush(void);              /* SIGHUP: forget every cached entry */
  * or NULL with *status 404 (missing, or outside the root), 403 (not
  * readable, not a regular file or directory), 500.
  */
-struct file_entry *files_lookup(const char *rel, int dir_slash, int *status);
+struct file_entry *files_lookup(struct files *fs, const char *rel, int dir_slash, int *status);
 void files_hold(struct file_entry *e);
 void files_release(struct file_entry *e);
 

@@ -6,10 +6,11 @@
  * common web types behind it: for every extension when the file is
  * missing, and for the extensions the file lacks otherwise.
  *
- * Type strings are interned in a pool that only mime_free() empties:
- * a cached file entry or a response in flight may still point at a type
- * when SIGHUP reloads the table, so a reload must not free one.  The pool
- * holds each distinct type once, so reloads do not make it grow.
+ * Type strings are interned in the table's pool, which only mime_free()
+ * empties: a cached file entry may still point at a type when SIGHUP
+ * reloads the table, so a reload must not free one.  The pool holds each
+ * distinct type once, so reloads do not make it grow.  Each server has
+ * its own table (its own --mime-type), so nothing here is shared.
  */
 #include "mime.h"
 
@@ -29,7 +30,7 @@ struct mime_slot {
     const char *type;              /* interned, with any charset parameter */
 };
 
-struct mime_table {
+struct ext_map {
     struct mime_slot *slots;
     size_t cap, used;              /* cap: a power of two */
 };
@@ -37,6 +38,12 @@ struct mime_table {
 struct pool_str {
     struct pool_str *next;
     char s[];
+};
+
+struct mime_table {
+    struct ext_map map;            /* empty before mime_load: the built-in table */
+    struct pool_str *pool;
+    const char *default_type;      /* interned; NULL before mime_load */
 };
 
 static const struct { const char *ext, *type; } builtin[] = {
@@ -59,10 +66,6 @@ static const char *const utf8_types[] = {
     "application/javascript", "application/json", "image/svg+xml", "application/xml",
 };
 
-static struct mime_table table;
-static struct pool_str *pool;
-static const char *default_type;
-
 static uint32_t hash_ext(const char *s)
 {
     uint32_t h = 2166136261u;          /* FNV-1a */
@@ -72,9 +75,9 @@ static uint32_t hash_ext(const char *s)
 }
 
 /* The one copy of s in the pool; NULL when out of memory. */
-static const char *intern(const char *s)
+static const char *intern(struct mime_table *m, const char *s)
 {
-    for (struct pool_str *p = pool; p; p = p->next)
+    for (struct pool_str *p = m->pool; p; p = p->next)
         if (strcmp(p->s, s) == 0)
             return p->s;
     size_t n = strlen(s) + 1;
@@ -82,8 +85,8 @@ static const char *intern(const char *s)
     if (!p)
         return NULL;
     memcpy(p->s, s, n);
-    p->next = pool;
-    pool = p;
+    p->next = m->pool;
+    m->pool = p;
     return p->s;
 }
 
@@ -98,17 +101,17 @@ static int wants_charset(const char *type)
 }
 
 /* The interned form of a bare type, with "; charset=utf-8" when it is text. */
-static const char *intern_type(const char *type)
+static const char *intern_type(struct mime_table *m, const char *type)
 {
     char buf[TYPE_MAX + 32];
     if (wants_charset(type) && !strchr(type, ';')) {
         snprintf(buf, sizeof buf, "%s; charset=utf-8", type);
-        return intern(buf);
+        return intern(m, buf);
     }
-    return intern(type);
+    return intern(m, type);
 }
 
-static struct mime_slot *find_slot(const struct mime_table *t, const char *ext)
+static struct mime_slot *find_slot(const struct ext_map *t, const char *ext)
 {
     if (!t->cap)
         return NULL;
@@ -118,9 +121,9 @@ static struct mime_slot *find_slot(const struct mime_table *t, const char *ext)
     return &t->slots[i];
 }
 
-static int table_grow(struct mime_table *t)
+static int table_grow(struct ext_map *t)
 {
-    struct mime_table n = { .cap = t->cap ? t->cap * 2 : 256 };
+    struct ext_map n = { .cap = t->cap ? t->cap * 2 : 256 };
     n.slots = calloc(n.cap, sizeof *n.slots);
     if (!n.slots)
         return -1;
@@ -135,11 +138,11 @@ static int table_grow(struct mime_table *t)
     return 0;
 }
 
-/* Adds ext (already lower case) unless it is there: the first mapping
- * wins, the file's before the built-in one.  *it caches the interned
- * type across the extensions of one line. */
-static void table_add(struct mime_table *t, const char *ext, const char *type,
-                      const char **it)
+/* Adds ext (already lower case) to t unless it is there: the first
+ * mapping wins, the file's before the built-in one.  *it caches the type
+ * interned in m's pool across the extensions of one line. */
+static void table_add(struct mime_table *m, struct ext_map *t, const char *ext,
+                      const char *type, const char **it)
 {
     if (t->used >= TABLE_MAX)
         return;
@@ -149,14 +152,14 @@ static void table_add(struct mime_table *t, const char *ext, const char *type,
     if (s->ext)
         return;
     if (!*it)
-        *it = intern_type(type);
+        *it = intern_type(m, type);
     if (!*it || !(s->ext = strdup(ext)))
         return;
     s->type = *it;
     t->used++;
 }
 
-static void table_free(struct mime_table *t)
+static void table_free(struct ext_map *t)
 {
     for (size_t i = 0; i < t->cap; i++)
         free(t->slots[i].ext);
@@ -176,7 +179,7 @@ static int lower_word(const char *w, char *out, size_t max)
 }
 
 /* One line of mime.types: "type ext1 ext2 ..."; anything after '#' is a comment. */
-static void parse_line(struct mime_table *t, char *line)
+static void parse_line(struct mime_table *m, struct ext_map *t, char *line)
 {
     char *hash = strchr(line, '#');
     if (hash)
@@ -189,10 +192,10 @@ static void parse_line(struct mime_table *t, char *line)
         return;
     for (char *w; (w = strtok_r(NULL, " \t\r\n", &save));)
         if (lower_word(w, ext, EXT_MAX))
-            table_add(t, ext, ltype, &it);
+            table_add(m, t, ext, ltype, &it);
 }
 
-static void parse_file(struct mime_table *t, const char *path)
+static void parse_file(struct mime_table *m, struct ext_map *t, const char *path)
 {
     FILE *f = path ? fopen(path, "re") : NULL;
     if (!f)
@@ -200,41 +203,46 @@ static void parse_file(struct mime_table *t, const char *path)
     char *line = NULL;
     size_t cap = 0;
     while (getline(&line, &cap, f) != -1)
-        parse_line(t, line);
+        parse_line(m, t, line);
     free(line);
     fclose(f);
 }
 
-int mime_load(const char *mime_types_file, const char *dflt)
+struct mime_table *mime_new(void)
 {
-    struct mime_table n = { 0 };
-    parse_file(&n, mime_types_file);
+    return calloc(1, sizeof(struct mime_table));
+}
+
+int mime_load(struct mime_table *m, const char *mime_types_file, const char *dflt)
+{
+    struct ext_map n = { 0 };
+    parse_file(m, &n, mime_types_file);
     for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++) {
         const char *it = NULL;
-        table_add(&n, builtin[i].ext, builtin[i].type, &it);
+        table_add(m, &n, builtin[i].ext, builtin[i].type, &it);
     }
-    const char *d = intern(dflt && *dflt ? dflt : DEFAULT_TYPE);
+    const char *d = intern(m, dflt && *dflt ? dflt : DEFAULT_TYPE);
     /* Replaced only once the new table is whole. */
-    table_free(&table);
-    table = n;
-    default_type = d ? d : DEFAULT_TYPE;
+    table_free(&m->map);
+    m->map = n;
+    m->default_type = d ? d : DEFAULT_TYPE;
     return 0;
 }
 
 /* The built-in table, for a lookup before mime_load. */
-static const char *builtin_type(const char *ext)
+static const char *builtin_type(struct mime_table *m, const char *ext)
 {
     for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
         if (strcmp(builtin[i].ext, ext) == 0) {
-            const char *t = intern_type(builtin[i].type);
+            const char *t = intern_type(m, builtin[i].type);
             return t ? t : builtin[i].type;
         }
     return NULL;
 }
 
-const char *mime_type_of(const char *name)
+const char *mime_type_of(struct mime_table *m, const char *name)
 {
-    const char *dflt = default_type ? default_type : DEFAULT_TYPE;
+    const char *dflt = m->default_type ? m->default_type : DEFAULT_TYPE;
     const char *base = strrchr(name, '/');
     base = base ? base + 1 : name;
     /* ".profile" has no extension, as in Python's splitext. */
@@ -242,21 +250,23 @@ const char *mime_type_of(const char *name)
     char ext[EXT_MAX + 1];
     if (!dot || dot == base || !lower_word(dot + 1, ext, EXT_MAX))
         return dflt;
-    if (!table.cap) {
-        const char *t = builtin_type(ext);
+    if (!m->map.cap) {
+        const char *t = builtin_type(m, ext);
         return t ? t : dflt;
     }
-    struct mime_slot *s = find_slot(&table, ext);
+    struct mime_slot *s = find_slot(&m->map, ext);
     return s->ext ? s->type : dflt;
 }
 
-void mime_free(void)
+void mime_free(struct mime_table *m)
 {
-    table_free(&table);
-    default_type = NULL;
-    while (pool) {
-        struct pool_str *p = pool->next;
-        free(pool);
-        pool = p;
+    if (!m)
+        return;
+    table_free(&m->map);
+    while (m->pool) {
+        struct pool_str *p = m->pool->next;
+        free(m->pool);
+        m->pool = p;
     }
+    free(m);
 }

@@ -32,10 +32,11 @@
 #define OUT_HIGH (256 * 1024)     /* stop parsing requests above this much output */
 #define PIPELINE_BATCH 64         /* requests per wake-up, for fairness */
 #define CHUNK_OUT 16384
+#define PEER_IP_MAX 80            /* an address without its port, or a unix socket's name */
 
 struct web_session {
     struct gale_session *gs;
-    const struct session_cfg *cfg;
+    struct web_instance *web;
     enum web_state state;
     enum session_timer timer;      /* the one armed, as the layer was told */
     size_t head_len;               /* of the request being handled */
@@ -58,21 +59,25 @@ static void process(struct web_session *s);
 
 struct evbuffer *web_session_output(struct web_session *s) { return session_output(s->gs); }
 int web_session_is_tls(const struct web_session *s) { return session_is_tls(s->gs); }
-const struct web_cfg *web_session_web(const struct web_session *s) { return s->cfg->web; }
+const struct web_instance *web_session_web(const struct web_session *s) { return s->web; }
 uint64_t web_session_id(const struct web_session *s) { return session_id(s->gs); }
 
-const char *web_session_peer_ip(const struct web_session *s)
+const struct opt_list *web_session_headers(const struct web_session *s)
 {
-    static char ip[80];
+    return &s->web->cfg->add_header;
+}
+
+const char *web_session_peer_ip(const struct web_session *s, char *ip, size_t len)
+{
     const char *p = session_peer(s->gs);
     const char *colon = strrchr(p, ':');
     if (p[0] == '[') {
         const char *end = strchr(p, ']');
-        snprintf(ip, sizeof ip, "%.*s", end ? (int)(end - p - 1) : 0, p + 1);
+        snprintf(ip, len, "%.*s", end ? (int)(end - p - 1) : 0, p + 1);
     } else if (colon) {
-        snprintf(ip, sizeof ip, "%.*s", (int)(colon - p), p);
+        snprintf(ip, len, "%.*s", (int)(colon - p), p);
     } else {
-        snprintf(ip, sizeof ip, "%s", p);   /* unix socket */
+        snprintf(ip, len, "%s", p);   /* unix socket */
     }
     return ip;
 }
@@ -131,19 +136,23 @@ static void reply_error(struct web_session *s, int status, const struct http_req
 {
     int minor = req ? req->version_minor : 1;
     int head_only = req && req->method == HTTP_HEAD;
-    size_t n = response_error(web_session_output(s), status, 0, minor, head_only, NULL);
+    size_t n = response_error_with(web_session_output(s), web_session_headers(s), status, 0,
+                                   minor, head_only, NULL);
     web_session_responded(s, req, status, head_only ? 0 : n, 0);
 }
 
 void web_session_responded(struct web_session *s, const struct http_request *req, int status,
                        uint64_t body_bytes, int keep_alive)
 {
-    if (accesslog_enabled())
-        accesslog_write(web_session_peer_ip(s), req, status, body_bytes);
+    if (s->web->access_log) {
+        char ip[PEER_IP_MAX];
+        accesslog_write(s->web->access_log, web_session_peer_ip(s, ip, sizeof ip), req, status,
+                        body_bytes);
+    }
     log_debug("id=%" PRIu64 " event=request status=%d bytes=%" PRIu64, session_id(s->gs),
               status, body_bytes);
     if (!keep_alive || !req || !req->keep_alive || session_peer_closed(s->gs) ||
-        session_service_stopping(s->cfg->service))
+        session_service_stopping(s->web->service))
         finish(s);
 }
 
@@ -184,15 +193,16 @@ static void host_without_port(const struct http_request *req, char *out, size_t 
 
 static void start_cgi(struct web_session *s)
 {
-    const struct web_cfg *w = s->cfg->web;
-    char err[256];
+    const struct web_cfg *w = s->web->cfg;
+    char err[256], ip[PEER_IP_MAX];
     struct cgi_params p = {
         .req = s->req, .program = s->target.program, .script_file = s->target.script_file,
         .script_name = s->target.script_name, .path_info = s->target.path_info,
-        .document_root = w->path, .remote_addr = web_session_peer_ip(s),
+        .document_root = w->path, .remote_addr = web_session_peer_ip(s, ip, sizeof ip),
         .remote_port = web_session_peer_port(s), .server_port = web_session_local_port(s),
         .https = session_is_tls(s->gs), .timeout = w->cgi_timeout,
         .keep_alive = s->req->keep_alive, .conn_id = session_id(s->gs),
+        .headers = &w->add_header, .group = &s->web->cgi,
     };
     char host[256];
     host_without_port(s->req, host, sizeof host);
@@ -216,7 +226,7 @@ static void begin_body(struct web_session *s, int chunked, uint64_t length)
     s->body_left = chunked ? 0 : length;
     s->body_seen = 0;
     memset(&s->chunked, 0, sizeof s->chunked);
-    set_timer(s, SESSION_T_REQUEST, s->cfg->web->header_timeout);
+    set_timer(s, SESSION_T_REQUEST, s->web->cfg->header_timeout);
 }
 
 /* Takes what the input holds of a Content-Length body: 1 once it is all
@@ -255,7 +265,7 @@ static int take_chunked(struct web_session *s, struct evbuffer *dst)
             evbuffer_add(dst, out, made);
         if (r == -1)
             return -400;
-        if (s->body_seen > s->cfg->web->max_body)
+        if (s->body_seen > s->web->cfg->max_body)
             return -413;
         if (r == 1 || (used == 0 && made == 0))
             return r;
@@ -323,7 +333,7 @@ void web_session_run_cgi(struct web_session *s, const struct http_request *req,
         return;
     }
     evbuffer_remove(in, s->head, s->head_len);
-    http_parse_request(s->head, s->head_len, &s->cfg->limits, s->req);
+    http_parse_request(s->head, s->head_len, &s->web->limits, s->req);
     s->head_len = 0;
     s->state = WS_BODY;
     begin_body(s, s->req->chunked, s->req->has_length ? s->req->content_length : 0);
@@ -338,15 +348,15 @@ void web_session_run_cgi(struct web_session *s, const struct http_request *req,
 static void parse_one(struct web_session *s, struct evbuffer *in)
 {
     size_t len = evbuffer_get_length(in);
-    size_t cap = s->cfg->limits.max_header_bytes + 1;
+    size_t cap = s->web->limits.max_header_bytes + 1;
     if (len > cap)
         len = cap;
     const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
     struct http_request req;
-    int r = http_parse_request(p, len, &s->cfg->limits, &req);
+    int r = http_parse_request(p, len, &s->web->limits, &req);
     if (r == 0) {
         if (s->timer != SESSION_T_REQUEST)
-            set_timer(s, SESSION_T_REQUEST, s->cfg->web->header_timeout);
+            set_timer(s, SESSION_T_REQUEST, s->web->cfg->header_timeout);
         s->head_len = 0;
         return;
     }
@@ -355,7 +365,7 @@ static void parse_one(struct web_session *s, struct evbuffer *in)
         reply_error(s, -r, NULL);
         return;
     }
-    if (req.has_length && req.content_length > s->cfg->web->max_body) {
+    if (req.has_length && req.content_length > s->web->cfg->max_body) {
         reply_error(s, 413, &req);
         return;
     }
@@ -384,7 +394,7 @@ static void process(struct web_session *s)
                 return;
             }
             if (s->timer != SESSION_T_IDLE)
-                set_timer(s, SESSION_T_IDLE, s->cfg->web->keepalive_timeout);
+                set_timer(s, SESSION_T_IDLE, s->web->cfg->keepalive_timeout);
             return;
         }
         struct evbuffer *in = session_input(s->gs);
@@ -401,12 +411,12 @@ static void process(struct web_session *s)
 
 static int ws_open(struct gale_session *gs)
 {
-    const struct session_cfg *cfg = session_server(gs);
+    struct web_instance *web = session_server(gs);
     struct web_session *s = session_data(gs);
     s->gs = gs;
-    s->cfg = cfg;
-    session_set_send_timeout(gs, cfg->web->send_timeout);
-    set_timer(s, SESSION_T_REQUEST, cfg->web->header_timeout);
+    s->web = web;
+    session_set_send_timeout(gs, web->cfg->send_timeout);
+    set_timer(s, SESSION_T_REQUEST, web->cfg->header_timeout);
     return 0;
 }
 
@@ -414,7 +424,7 @@ static void ws_input(struct gale_session *gs)
 {
     struct web_session *s = session_data(gs);
     if (s->state == WS_BODY || s->state == WS_DISCARD)
-        set_timer(s, SESSION_T_REQUEST, s->cfg->web->header_timeout);   /* between two reads */
+        set_timer(s, SESSION_T_REQUEST, s->web->cfg->header_timeout);   /* between two reads */
     if (s->state == WS_BODY)
         pump_body(s);
     else if (s->state == WS_DISCARD)
@@ -424,7 +434,7 @@ static void ws_input(struct gale_session *gs)
             clear_timer(s);
         process(s);
     } else if (s->state == WS_CGI &&
-               session_input_length(gs) > s->cfg->limits.max_header_bytes) {
+               session_input_length(gs) > s->web->limits.max_header_bytes) {
         session_pause(gs, 1);       /* pipelined requests wait in the kernel */
     }
 }

@@ -6,21 +6,16 @@
 #ifndef GALE_WEB_SESSION_H
 #define GALE_WEB_SESSION_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "http.h"
 
 struct session_proto;
-struct session_service;
-struct web_cfg;
+struct web_instance;
 struct web_session;
 struct evbuffer;
 struct file_entry;
-
-struct session_cfg {
-    struct web_cfg *web;
-    struct http_limits limits;
-    struct session_service *service;   /* every listener's, made at start */
-};
+struct opt_list;
 
 enum web_state {
     WS_HEAD,       /* waiting for (the rest of) a request head */
@@ -30,17 +25,20 @@ enum web_state {
     WS_CLOSING,    /* the last response is queued; close once it is sent */
 };
 
-/* The protocol for the session layer's service; its arg is the struct
- * session_cfg. */
+/* The protocol for the session layer's service; its arg is the server's
+ * struct web_instance. */
 extern const struct session_proto web_session_proto;
 
 /* What dispatch.c and static.c need of the session. */
 struct evbuffer *web_session_output(struct web_session *s);
-const char *web_session_peer_ip(const struct web_session *s);
+/* The client's address without its port, into buf; returns buf. */
+const char *web_session_peer_ip(const struct web_session *s, char *buf, size_t len);
 int web_session_peer_port(const struct web_session *s);
 int web_session_is_tls(const struct web_session *s);
 int web_session_local_port(const struct web_session *s);
-const struct web_cfg *web_session_web(const struct web_session *s);
+const struct web_instance *web_session_web(const struct web_session *s);
+/* The server's --add-header lines, for response_start_with. */
+const struct opt_list *web_session_headers(const struct web_session *s);
 uint64_t web_session_id(const struct web_session *s);
 
 /* A response has been queued for req: log it; keep_alive 0 closes the

@@ -89,7 +89,7 @@ static void send_304(struct web_session *s, const struct http_request *req,
                      const struct file_entry *e)
 {
     struct evbuffer *out = web_session_output(s);
-    response_start(out, 304);
+    response_start_with(out, 304, web_session_headers(s));
     validators(out, e);
     response_end_head(out, can_keep_alive(req), req->version_minor);
     web_session_responded(s, req, 304, 0, can_keep_alive(req));
@@ -101,8 +101,9 @@ static void send_416(struct web_session *s, const struct http_request *req,
     char extra[64];
     snprintf(extra, sizeof extra, "Content-Range: bytes */%" PRIu64 "\r\n",
              (uint64_t)e->st.st_size);
-    size_t n = response_error(web_session_output(s), 416, can_keep_alive(req), req->version_minor,
-                              req->method == HTTP_HEAD, extra);
+    size_t n = response_error_with(web_session_output(s), web_session_headers(s), 416,
+                                   can_keep_alive(req), req->version_minor,
+                                   req->method == HTTP_HEAD, extra);
     web_session_responded(s, req, 416, n, can_keep_alive(req));
 }
 
@@ -112,7 +113,7 @@ static void send_whole(struct web_session *s, const struct http_request *req,
     struct evbuffer *out = web_session_output(s);
     uint64_t size = (uint64_t)e->st.st_size;
     int head = req->method == HTTP_HEAD;
-    response_start(out, 200);
+    response_start_with(out, 200, web_session_headers(s));
     evbuffer_add_printf(out, "Content-Type: %s\r\nContent-Length: %" PRIu64 "\r\n",
                         e->content_type, size);
     validators(out, e);
@@ -127,7 +128,7 @@ static void send_one_range(struct web_session *s, const struct http_request *req
 {
     struct evbuffer *out = web_session_output(s);
     uint64_t len = r->last - r->first + 1;
-    response_start(out, 206);
+    response_start_with(out, 206, web_session_headers(s));
     evbuffer_add_printf(out, "Content-Type: %s\r\nContent-Length: %" PRIu64 "\r\n"
                         "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64 "\r\n",
                         e->content_type, len, r->first, r->last, (uint64_t)e->st.st_size);
@@ -156,7 +157,7 @@ static void send_ranges(struct web_session *s, const struct http_request *req,
     uint64_t total = sizeof tail - 1;
     for (int i = 0; i < n; i++)
         total += (uint64_t)part_head(head, sizeof head, e, &r[i]) + r[i].last - r[i].first + 1;
-    response_start(out, 206);
+    response_start_with(out, 206, web_session_headers(s));
     evbuffer_add_printf(out, "Content-Type: multipart/byteranges; boundary=" BOUNDARY "\r\n"
                         "Content-Length: %" PRIu64 "\r\n", total);
     validators(out, e);

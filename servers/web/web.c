@@ -16,7 +16,6 @@
 #include "gale_session.h"
 #include "log.h"
 #include "mime.h"
-#include "response.h"
 #include "server.h"
 #include "session.h"
 #include "web.h"
@@ -61,104 +60,143 @@ static int check_port_number(const char *s, char *err, size_t errlen)
     return 0;
 }
 
-static struct session_cfg session_cfg;
-static struct files_cfg files_cfg;
-static char https_endpoint[3 * EP_VALUE_MAX];
-
-static int open_listeners(const struct opt_list *l, char *err, size_t errlen)
+static int open_listeners(struct web_instance *w, const struct opt_list *l, char *err,
+                          size_t errlen)
 {
     for (size_t i = 0; i < l->n; i++)
-        if (session_service_listen(session_cfg.service, l->v[i], err, errlen) == -1)
+        if (session_service_listen(w->service, l->v[i], err, errlen) == -1)
             return -1;
     return 0;
 }
 
-static int open_https(struct web_cfg *cfg, char *err, size_t errlen)
+static int open_https(struct web_instance *w, char *err, size_t errlen)
 {
+    const struct web_cfg *cfg = w->cfg;
+    char endpoint[3 * EP_VALUE_MAX];
     if (!cfg->https)
         return 0;
     /* Twisted's --https is a port; the certificate and key come from -c/-k. */
-    snprintf(https_endpoint, sizeof https_endpoint, "ssl:%s:privateKey=%s:certKey=%s",
-             cfg->https, cfg->privkey, cfg->certificate);
-    return session_service_listen(session_cfg.service, https_endpoint, err, errlen);
+    snprintf(endpoint, sizeof endpoint, "ssl:%s:privateKey=%s:certKey=%s", cfg->https,
+             cfg->privkey, cfg->certificate);
+    return session_service_listen(w->service, endpoint, err, errlen);
 }
 
-static void fill_session_cfg(struct web_cfg *cfg)
+static int open_all_listeners(struct web_instance *w, char *err, size_t errlen)
 {
-    session_cfg.web = cfg;
-    session_cfg.limits.max_request_line = (size_t)cfg->max_request_line;
-    session_cfg.limits.max_header_bytes = (size_t)cfg->max_header_size;
-    session_cfg.limits.max_headers = (size_t)cfg->max_headers;
-}
-
-static void fill_files_cfg(struct web_cfg *cfg)
-{
-    files_cfg.root = cfg->path;
-    if (cfg->index.n) {
-        files_cfg.index = cfg->index.v;
-        files_cfg.n_index = cfg->index.n;
-    } else {
-        files_cfg.index = default_index;
-        files_cfg.n_index = sizeof default_index / sizeof default_index[0];
-    }
-    files_cfg.ignore_ext = cfg->ignore_ext.v;
-    files_cfg.n_ignore_ext = cfg->ignore_ext.n;
-    files_cfg.allow_ignore_ext = cfg->allow_ignore_ext;
-    files_cfg.follow_symlinks = cfg->follow_symlinks;
-    files_cfg.max_entries = 4096;
-    files_cfg.small_file = 64 * 1024;
-}
-
-static int web_start(void *p, char *err, size_t errlen)
-{
-    struct web_cfg *cfg = p;
-    fill_session_cfg(cfg);
-    fill_files_cfg(cfg);
-    response_set_extra_headers(&cfg->add_header);
-    mime_load(MIME_TYPES_FILE, cfg->mime_type);
-    if (files_init(&files_cfg, err, errlen) == -1)
-        return -1;
-    if (cfg->logfile && accesslog_open(cfg->logfile, err, errlen) == -1)
-        return -1;
-    if (!(session_cfg.service = session_service_new(&web_session_proto, &session_cfg))) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
+    const struct web_cfg *cfg = w->cfg;
     if (cfg->listen.n == 0 && cfg->port.n == 0 && !cfg->https) {
         static const char *const dflt[] = { "tcp:8080" };
         struct opt_list l = { (const char **)dflt, 1 };
-        if (open_listeners(&l, err, errlen) == -1)
+        if (open_listeners(w, &l, err, errlen) == -1)
             return -1;
     }
-    if (open_listeners(&cfg->listen, err, errlen) == -1 ||
-        open_listeners(&cfg->port, err, errlen) == -1 || open_https(cfg, err, errlen) == -1)
+    if (open_listeners(w, &cfg->listen, err, errlen) == -1 ||
+        open_listeners(w, &cfg->port, err, errlen) == -1 || open_https(w, err, errlen) == -1)
+        return -1;
+    return 0;
+}
+
+static void fill_files_cfg(const struct web_cfg *cfg, struct mime_table *mime,
+                           struct files_cfg *fc)
+{
+    *fc = (struct files_cfg){
+        .root = cfg->path,
+        .index = default_index,
+        .n_index = sizeof default_index / sizeof default_index[0],
+        .ignore_ext = cfg->ignore_ext.v,
+        .n_ignore_ext = cfg->ignore_ext.n,
+        .allow_ignore_ext = cfg->allow_ignore_ext,
+        .follow_symlinks = cfg->follow_symlinks,
+        .max_entries = 4096,
+        .small_file = 64 * 1024,
+        .mime = mime,
+    };
+    if (cfg->index.n) {
+        fc->index = cfg->index.v;
+        fc->n_index = cfg->index.n;
+    }
+}
+
+/* The tree, its types and the access log: what the sessions will use. */
+static int open_files(struct web_instance *w, char *err, size_t errlen)
+{
+    const struct web_cfg *cfg = w->cfg;
+    struct files_cfg fc;
+    if (!(w->mime = mime_new())) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    mime_load(w->mime, MIME_TYPES_FILE, cfg->mime_type);
+    fill_files_cfg(cfg, w->mime, &fc);
+    if (!(w->files = files_new(&fc, err, errlen)))
+        return -1;
+    if (cfg->logfile && !(w->access_log = accesslog_open(cfg->logfile, err, errlen)))
+        return -1;
+    return 0;
+}
+
+/* On failure what was made stays in cfg->inst for cleanup to free. */
+static int web_start(void *p, char *err, size_t errlen)
+{
+    struct web_cfg *cfg = p;
+    struct web_instance *w = calloc(1, sizeof *w);
+    if (!w) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    cfg->inst = w;
+    w->cfg = cfg;
+    w->limits.max_request_line = (size_t)cfg->max_request_line;
+    w->limits.max_header_bytes = (size_t)cfg->max_header_size;
+    w->limits.max_headers = (size_t)cfg->max_headers;
+    if (open_files(w, err, errlen) == -1)
+        return -1;
+    if (!(w->service = session_service_new(&web_session_proto, w))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (open_all_listeners(w, err, errlen) == -1)
         return -1;
     log_info("event=serving path=\"%s\"", cfg->path);
     return 0;
 }
 
+/* SIGHUP: this server's files are read again and its log reopened. */
 static void web_reload(void *p)
 {
     struct web_cfg *cfg = p;
-    files_flush();
-    mime_load(MIME_TYPES_FILE, cfg->mime_type);
-    accesslog_reopen();
+    struct web_instance *w = cfg->inst;
+    if (!w)
+        return;
+    files_flush(w->files);
+    if (w->mime)
+        mime_load(w->mime, MIME_TYPES_FILE, cfg->mime_type);
+    accesslog_reopen(w->access_log);
 }
 
 static void web_stop(void *p)
 {
-    (void)p;
-    session_service_stop(session_cfg.service);
+    struct web_cfg *cfg = p;
+    if (cfg->inst && cfg->inst->service)
+        session_service_stop(cfg->inst->service);
 }
 
+/* Sessions first (each lets go of its script and its file entries), then
+ * the scripts still running, then what the sessions used.  Safe after a
+ * start that failed half-way, or none. */
 static void web_cleanup(void *p)
 {
-    (void)p;
-    session_service_free(session_cfg.service);
-    session_cfg.service = NULL;
-    files_free();
-    mime_free();
-    accesslog_close();
+    struct web_cfg *cfg = p;
+    struct web_instance *w = cfg->inst;
+    if (!w)
+        return;
+    session_service_free(w->service);
+    cgi_group_end(&w->cgi);
+    files_free(w->files);
+    mime_free(w->mime);
+    accesslog_close(w->access_log);
+    free(w);
+    cfg->inst = NULL;
 }
 
 /* --https without -c or -k reads server.pem, as twistd does: missing, it

@@ -26,6 +26,8 @@
 static char top[64];          /* the temp dir; the served tree is top/root */
 static char root[128];
 static char err[256];
+static struct mime_table *mime;
+static struct files *fs;      /* the tree init() made */
 
 static void put(const char *rel, const char *text)
 {
@@ -97,16 +99,17 @@ static int init(const char *r, const char *const *exts, size_t n_exts, int any, 
     struct files_cfg cfg = {
         .root = r, .index = idx, .n_index = 2, .ignore_ext = exts, .n_ignore_ext = n_exts,
         .allow_ignore_ext = any, .follow_symlinks = follow, .max_entries = max_entries,
-        .small_file = 64,
+        .small_file = 64, .mime = mime,
     };
-    return files_init(&cfg, err, sizeof err);
+    fs = files_new(&cfg, err, sizeof err);
+    return fs ? 0 : -1;
 }
 
 /* The status of a lookup; the entry, when there is one, is released. */
 static int status_of(const char *rel, int slash)
 {
     int st = 0;
-    struct file_entry *e = files_lookup(rel, slash, &st);
+    struct file_entry *e = files_lookup(fs, rel, slash, &st);
     files_release(e);
     return st;
 }
@@ -115,35 +118,35 @@ static void test_basics(void)
 {
     int st;
     char want[256];
-    CHECK(init(root, NULL, 0, 0, 0, 16) == 0, "files_init on a directory");
-    struct file_entry *e = files_lookup("a.txt", 0, &st);
+    CHECK(init(root, NULL, 0, 0, 0, 16) == 0, "files_new on a directory");
+    struct file_entry *e = files_lookup(fs, "a.txt", 0, &st);
     CHECK(e && st == 200 && e->kind == FILE_REGULAR, "a.txt found");
     if (!e)
         return;
     CHECK_STR(e->data, "hello", "small file in memory");
     CHECK(!e->segment && e->st.st_size == 5, "no segment; size 5");
     CHECK_STR(e->rel_path, "a.txt", "rel_path");
-    snprintf(want, sizeof want, "%s/a.txt", fs.root);
+    snprintf(want, sizeof want, "%s/a.txt", fs->root);
     CHECK_STR(e->fs_path, want, "fs_path is the real path");
     CHECK_STR(e->content_type, "text/plain; charset=utf-8", "content type");
     CHECK(e->etag[0] == '"' && e->etag[strlen(e->etag) - 1] == '"', "etag is quoted: %s", e->etag);
     CHECK_HAS(e->last_modified, " GMT", "last_modified: %s", e->last_modified);
-    struct file_entry *again = files_lookup("a.txt", 0, &st);
+    struct file_entry *again = files_lookup(fs, "a.txt", 0, &st);
     CHECK(again == e && e->refs == 3, "a second lookup is the cached entry");
     files_release(again);
     files_release(e);
 
-    e = files_lookup("", 1, &st);
+    e = files_lookup(fs, "", 1, &st);
     CHECK(e && e->kind == FILE_REGULAR && strcmp(e->rel_path, "index.html") == 0,
           "/ with a slash: index.html");
     files_release(e);
-    e = files_lookup("", 0, &st);
+    e = files_lookup(fs, "", 0, &st);
     CHECK(e && e->kind == FILE_DIRECTORY && strcmp(e->rel_path, "") == 0, "\"\" without slash: dir");
     files_release(e);
-    e = files_lookup("sub", 1, &st);
+    e = files_lookup(fs, "sub", 1, &st);
     CHECK(e && e->kind == FILE_DIRECTORY && !e->data && !e->segment, "sub/ has no index: dir");
     files_release(e);
-    e = files_lookup("d2", 1, &st);
+    e = files_lookup(fs, "d2", 1, &st);
     CHECK(e && e->kind == FILE_REGULAR && strcmp(e->rel_path, "d2/index.htm") == 0,
           "d2/: the directory index.html is skipped for index.htm");
     files_release(e);
@@ -152,15 +155,15 @@ static void test_basics(void)
     CHECK(status_of("missing", 0) == 404, "missing: 404");
     CHECK(status_of("a.txt/x", 0) == 404, "a file as a directory: 404");
     CHECK(status_of("page", 0) == 404, "no --ignore-ext: page is 404");
-    CHECK(files_lookup("missing", 0, NULL) == NULL, "status may be NULL");
-    files_free();
+    CHECK(files_lookup(fs, "missing", 0, NULL) == NULL, "status may be NULL");
+    files_free(fs);
 }
 
 static void test_symlinks(void)
 {
     int st;
     CHECK(init(root, NULL, 0, 0, 0, 16) == 0, "init");
-    struct file_entry *e = files_lookup("ln.txt", 0, &st);
+    struct file_entry *e = files_lookup(fs, "ln.txt", 0, &st);
     CHECK(e && e->data && strcmp(e->data, "hello") == 0, "symlink inside the root: served");
     CHECK(e && strcmp(e->rel_path, "ln.txt") == 0, "under its own name");
     files_release(e);
@@ -171,12 +174,12 @@ static void test_symlinks(void)
         CHECK(status_of("secret", 0) == 403, "unreadable file: 403");
     else
         CHECK(1, "# SKIP root reads every file");
-    files_free();
+    files_free(fs);
 
     CHECK(init(root, NULL, 0, 0, 1, 16) == 0, "init --follow-symlinks");
     CHECK(status_of("pw", 0) == 200, "--follow-symlinks: /etc/passwd served");
     CHECK(status_of("etc/passwd", 0) == 200, "--follow-symlinks: through a directory");
-    files_free();
+    files_free(fs);
 }
 
 static void test_ignore_ext(void)
@@ -185,28 +188,28 @@ static void test_ignore_ext(void)
     static const char *const star[] = { "*" };
     int st;
     CHECK(init(root, exts, 3, 0, 0, 16) == 0, "init --ignore-ext htm --ignore-ext .html");
-    struct file_entry *e = files_lookup("page", 0, &st);
+    struct file_entry *e = files_lookup(fs, "page", 0, &st);
     CHECK(e && strcmp(e->rel_path, "page.html") == 0, "page finds page.html");
     CHECK(e && strcmp(e->content_type, "text/html; charset=utf-8") == 0, "typed as html");
     files_release(e);
     CHECK(status_of("page", 1) == 404, "page/ does not");
     CHECK(status_of("doc", 0) == 404, "doc: no such extension");
     CHECK(status_of("sub/x", 0) == 404, "sub/x: no such extension");
-    files_free();
+    files_free(fs);
 
     CHECK(init(root, NULL, 0, 1, 0, 16) == 0, "init --allow-ignore-ext");
-    e = files_lookup("doc", 0, &st);
+    e = files_lookup(fs, "doc", 0, &st);
     CHECK(e && strcmp(e->rel_path, "doc.aa") == 0, "doc: the first regular doc.* (%s)",
           e ? e->rel_path : "none");
     files_release(e);
-    e = files_lookup("sub/x", 0, &st);
+    e = files_lookup(fs, "sub/x", 0, &st);
     CHECK(e && strcmp(e->rel_path, "sub/x.css") == 0, "sub/x finds sub/x.css");
     files_release(e);
     CHECK(status_of("nothing", 0) == 404, "nothing.*: 404");
-    files_free();
+    files_free(fs);
     CHECK(init(root, star, 1, 0, 0, 16) == 0 && status_of("doc", 0) == 200,
           "--ignore-ext '*' means any extension");
-    files_free();
+    files_free(fs);
 }
 
 static void test_single_file(void)
@@ -215,16 +218,16 @@ static void test_single_file(void)
     int st;
     snprintf(p, sizeof p, "%s/sub/x.css", root);
     CHECK(init(p, NULL, 0, 0, 0, 16) == 0, "init on a file");
-    struct file_entry *e = files_lookup("any/thing", 1, &st);
+    struct file_entry *e = files_lookup(fs, "any/thing", 1, &st);
     CHECK(e && e->data && strcmp(e->data, "x{}") == 0, "every path is that file");
     CHECK(e && strcmp(e->content_type, "text/css; charset=utf-8") == 0, "typed by its name");
-    struct file_entry *e2 = files_lookup("", 0, &st);
+    struct file_entry *e2 = files_lookup(fs, "", 0, &st);
     CHECK(e2 == e, "one cache entry serves every path");
     files_release(e);
     files_release(e2);
-    files_free();
+    files_free(fs);
     CHECK(init("/nonexistent/gale", NULL, 0, 0, 0, 16) == -1, "a missing root: %s", err);
-    CHECK(files_lookup("a", 0, &st) == NULL && st == 500, "lookup before init: 500");
+    CHECK(files_lookup(fs, "a", 0, &st) == NULL && st == 500, "lookup without a tree: 500");
     snprintf(p, sizeof p, "%s/fifo", root);
     CHECK(init(p, NULL, 0, 0, 0, 16) == -1, "a FIFO root: %s", err);
 }
@@ -233,22 +236,22 @@ static void test_change(void)
 {
     int st;
     CHECK(init(root, NULL, 0, 0, 0, 16) == 0, "init");
-    struct file_entry *old = files_lookup("c.txt", 0, &st);
+    struct file_entry *old = files_lookup(fs, "c.txt", 0, &st);
     put("c.txt", "the sea, changed");
-    struct file_entry *e = files_lookup("c.txt", 0, &st);
+    struct file_entry *e = files_lookup(fs, "c.txt", 0, &st);
     CHECK(e && e != old && strcmp(e->data, "the sea, changed") == 0, "a changed file: its new bytes at once");
     CHECK(e && strcmp(e->etag, old->etag) != 0, "with a new etag");
     CHECK_STR(old->data, "sea", "the old entry lives on while held");
     files_release(old);
     files_release(e);
 
-    e = files_lookup("sub", 1, &st);
+    e = files_lookup(fs, "sub", 1, &st);
     files_release(e);
     put("sub/index.html", "now an index");
-    e = files_lookup("sub", 1, &st);
+    e = files_lookup(fs, "sub", 1, &st);
     CHECK(e && e->kind == FILE_REGULAR, "a new index file is noticed");
     files_release(e);
-    files_free();
+    files_free(fs);
 }
 
 static void test_cache(void)
@@ -258,11 +261,12 @@ static void test_cache(void)
     CHECK(status_of("a.txt", 0) == 200 && status_of("b.txt", 0) == 200, "a, b");
     CHECK(status_of("a.txt", 0) == 200, "a again: most recent");
     CHECK(status_of("c.txt", 0) == 200, "c evicts b");
-    CHECK(fs.count == 2, "two entries cached");
-    CHECK(cache_find("a.txt", 0, hash_key("a.txt", 0)) && cache_find("c.txt", 0, hash_key("c.txt", 0))
-          && !cache_find("b.txt", 0, hash_key("b.txt", 0)), "LRU: a and c kept, b gone");
+    CHECK(fs->count == 2, "two entries cached");
+    CHECK(cache_find(fs, "a.txt", 0, hash_key("a.txt", 0))
+          && cache_find(fs, "c.txt", 0, hash_key("c.txt", 0))
+          && !cache_find(fs, "b.txt", 0, hash_key("b.txt", 0)), "LRU: a and c kept, b gone");
 
-    struct file_entry *held = files_lookup("d.txt", 0, &st);
+    struct file_entry *held = files_lookup(fs, "d.txt", 0, &st);
     CHECK(held && held->refs == 2, "held: refs 2 (cache and caller)");
     files_hold(held);
     files_release(held);
@@ -270,18 +274,18 @@ static void test_cache(void)
     CHECK(held->refs == 1 && strcmp(held->data, "dee") == 0, "an evicted entry lives while held");
     files_release(held);             /* freed here: ASan reports a leak otherwise */
 
-    held = files_lookup("a.txt", 0, &st);
-    files_flush();
-    CHECK(fs.count == 0 && held->refs == 1 && strcmp(held->data, "hello") == 0,
+    held = files_lookup(fs, "a.txt", 0, &st);
+    files_flush(fs);
+    CHECK(fs->count == 0 && held->refs == 1 && strcmp(held->data, "hello") == 0,
           "files_flush: the cache is empty, the held entry alive");
     files_release(held);
-    files_free();
+    files_free(fs);
 
     CHECK(init(root, NULL, 0, 0, 0, 0) == 0, "init with no cache");
-    held = files_lookup("a.txt", 0, &st);
-    CHECK(held && held->refs == 1 && fs.count == 0, "max_entries 0: nothing cached");
+    held = files_lookup(fs, "a.txt", 0, &st);
+    CHECK(held && held->refs == 1 && fs->count == 0, "max_entries 0: nothing cached");
     files_release(held);
-    files_free();
+    files_free(fs);
 }
 
 static void test_segment(void)
@@ -292,16 +296,68 @@ static void test_segment(void)
     big[sizeof big - 1] = '\0';
     put("big.bin", big);
     CHECK(init(root, NULL, 0, 0, 0, 16) == 0, "init");
-    struct file_entry *e = files_lookup("big.bin", 0, &st);
+    struct file_entry *e = files_lookup(fs, "big.bin", 0, &st);
     CHECK(e && !e->data && e->segment && e->st.st_size == 199, "above small_file: a segment");
     struct evbuffer *b = evbuffer_new();
     CHECK(e && evbuffer_add_file_segment(b, e->segment, 0, e->st.st_size) == 0, "added to a buffer");
     files_release(e);
-    files_free();
+    files_free(fs);
     CHECK(evbuffer_get_length(b) == 199, "the buffer keeps the segment after the entry is gone");
     unsigned char *p = evbuffer_pullup(b, -1);
     CHECK(p && p[0] == 'x' && p[198] == 'x', "and its bytes");
     evbuffer_free(b);
+}
+
+/* Two servers in one process: each its own tree, cache and types. */
+static void test_two_trees(void)
+{
+    static const char *const idx[] = { "index.html" };
+    char sub[256];
+    int st;
+    snprintf(sub, sizeof sub, "%s/sub", root);
+    struct mime_table *m1 = mime_new(), *m2 = mime_new();
+    mime_load(m1, NULL, "application/x-one");
+    mime_load(m2, NULL, "application/x-two");
+    struct files_cfg c1 = { .root = root, .index = idx, .n_index = 1, .max_entries = 16,
+                            .small_file = 64, .mime = m1 };
+    struct files_cfg c2 = { .root = sub, .index = idx, .n_index = 1, .max_entries = 1,
+                            .small_file = 64, .mime = m2 };
+    struct files *f1 = files_new(&c1, err, sizeof err), *f2 = files_new(&c2, err, sizeof err);
+    CHECK(f1 && f2 && f1 != f2, "two trees");
+    if (!f1 || !f2) {
+        files_free(f1);
+        files_free(f2);
+        mime_free(m1);
+        mime_free(m2);
+        return;
+    }
+    put("noext", "one");
+    put("sub/noext", "two");
+    struct file_entry *e1 = files_lookup(f1, "noext", 0, &st);
+    struct file_entry *e2 = files_lookup(f2, "noext", 0, &st);
+    CHECK(e1 && e2 && e1 != e2, "the same path in each tree: two entries");
+    CHECK(e1 && e2 && strcmp(e1->data, "one") == 0 && strcmp(e2->data, "two") == 0,
+          "each from its own root");
+    CHECK_STR(e1 ? e1->content_type : "", "application/x-one", "the first tree's default type");
+    CHECK_STR(e2 ? e2->content_type : "", "application/x-two", "the second tree's default type");
+    files_release(e1);
+    files_release(e2);
+    CHECK(files_lookup(f1, "x.css", 0, &st) == NULL && st == 404, "x.css: not at the first root");
+    e2 = files_lookup(f2, "x.css", 0, &st);
+    CHECK(e2 && strcmp(e2->data, "x{}") == 0, "but at the second");
+    files_release(e2);
+    CHECK(f1->count == 1 && f2->count == 1, "each cache holds its own, to its own bound");
+    CHECK(status_of("a.txt", 0) == 200, "the global test tree is untouched");
+    files_flush(f1);
+    CHECK(f1->count == 0 && f2->count == 1, "flushing one cache leaves the other");
+    files_free(f1);
+    mime_free(m1);
+    e2 = files_lookup(f2, "noext", 0, &st);
+    CHECK(e2 && strcmp(e2->content_type, "application/x-two") == 0,
+          "the second tree works on once the first is freed");
+    files_release(e2);
+    files_free(f2);
+    mime_free(m2);
 }
 
 static char *list(const char *rel, const char *url, int *r)
@@ -367,7 +423,8 @@ int main(void)
     if (!mkdtemp(top))
         return 1;
     make_tree();
-    mime_load(NULL, NULL);
+    mime = mime_new();
+    mime_load(mime, NULL, NULL);
     test_basics();
     test_symlinks();
     test_ignore_ext();
@@ -376,7 +433,10 @@ int main(void)
     test_cache();
     test_segment();
     test_listing();
-    mime_free();
+    CHECK(init(root, NULL, 0, 0, 0, 16) == 0, "init");
+    test_two_trees();
+    files_free(fs);
+    mime_free(mime);
     nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     return unit_done();
 }
