@@ -37,6 +37,7 @@
 #include "cgi_spawn.h"
 #include "gale_session.h"
 #include "http.h"
+#include "instance.h"
 #include "log.h"
 #include "reactor.h"
 #include "response.h"
@@ -74,6 +75,7 @@ struct cgi_job {
     int killed;                   /* we sent SIGKILL: no failure to report */
     int busy;                     /* in on_stdout, which frees a job let go of meanwhile */
     uint64_t conn_id;
+    struct gale_instance *owner;  /* the web instance: current in the job's own events */
     const struct opt_list *headers;   /* --add-header lines */
     struct cgi_group *group;      /* NULL once the server has let go */
     struct cgi_job *prev, *next;  /* in group */
@@ -349,11 +351,13 @@ static void on_stdout(evutil_socket_t fd, short what, void *arg)
 {
     struct cgi_job *j = arg;
     (void)what;
+    instance_push(j->owner);
     j->busy = 1;
     read_stdout(j, fd);
     j->busy = 0;
     if (j->detached && j->reaped)
         job_free(j);
+    instance_pop();
 }
 
 static void on_stdin(evutil_socket_t fd, short what, void *arg)
@@ -364,8 +368,11 @@ static void on_stdin(evutil_socket_t fd, short what, void *arg)
     if (n == -1 && (errno == EAGAIN || errno == EINTR))
         return;
     /* EPIPE: the script stopped reading, which is its right. */
-    if (n == -1 || evbuffer_get_length(j->body) == 0)
+    if (n == -1 || evbuffer_get_length(j->body) == 0) {
+        instance_push(j->owner);
         close_stdin(j);
+        instance_pop();
+    }
 }
 
 /* ---- The child's life ---- */
@@ -389,13 +396,15 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 {
     struct cgi_job *j = arg;
     (void)fd; (void)what;
+    instance_push(j->owner);
     if (j->detached) {
         log_info("id=%" PRIu64 " event=cgi-timeout script=%s after=response", j->conn_id,
                  j->script);
         kill_group(j);
-        return;
+    } else {
+        fail(j, 504, "timeout");
     }
-    fail(j, 504, "timeout");
+    instance_pop();
 }
 
 static int exited_ok(int status)
@@ -455,6 +464,7 @@ static struct cgi_job *job_new(const struct cgi_params *p, struct evbuffer *body
     j->version_minor = p->req->version_minor;
     j->head_only = p->req->method == HTTP_HEAD;
     j->conn_id = p->conn_id;
+    j->owner = instance_current();
     j->headers = p->headers;
     j->head = malloc(CGI_HEAD_MAX);
     j->chunk = evbuffer_new();

@@ -96,6 +96,20 @@ static int open_all_listeners(struct web_instance *w, char *err, size_t errlen)
     return 0;
 }
 
+static void web_listens(const void *p, void (*add)(void *ctx, int udp, const char *endpoint),
+                        void *ctx)
+{
+    const struct web_cfg *cfg = p;
+    if (!cfg->listen.n && !cfg->port.n && !cfg->https)
+        add(ctx, 0, "tcp:8080");
+    for (size_t i = 0; i < cfg->listen.n; i++)
+        add(ctx, 0, cfg->listen.v[i]);
+    for (size_t i = 0; i < cfg->port.n; i++)
+        add(ctx, 0, cfg->port.v[i]);
+    if (cfg->https)
+        add(ctx, 0, cfg->https);
+}
+
 static void fill_files_cfg(const struct web_cfg *cfg, struct mime_table *mime,
                            struct files_cfg *fc)
 {
@@ -293,6 +307,7 @@ const struct gale_server gale_server_web = {
     .opts = web_opts,
     .cfg_size = sizeof(struct web_cfg),
     .check = web_check,
+    .listens = web_listens,
     .start = web_start,
     .reload = web_reload,
     .stop = web_stop,
