@@ -1,6 +1,6 @@
 /*
  * pycached's commands, as the original project (github.com/ducin/pycached,
- * server/server.py) defines them, on the shared store; see commands.h.
+ * server/server.py) defines them, on the instance's store; see commands.h.
  * Values set here are kept as their JSON text (ITEM_JSON) and given back
  * as they were sent; raw values set through memcached go out as JSON
  * strings.  The hit, miss and command counters are memcached's (stats.h),
@@ -14,6 +14,7 @@
 #include <event2/buffer.h>
 
 #include "jsonval.h"
+#include "pycached.h"
 #include "stats.h"
 #include "store.h"
 
@@ -25,7 +26,8 @@
 struct command {
     const char *name;
     unsigned needs;
-    int (*run)(const struct pyc_request *r, struct evbuffer *out, char *err, size_t errlen);
+    int (*run)(struct pyc_server *srv, const struct pyc_request *r, struct evbuffer *out,
+               char *err, size_t errlen);
 };
 
 /* The value of an item: JSON text as it is, raw bytes as a string. */
@@ -43,10 +45,10 @@ static int no_such_key(const struct pyc_request *r, char *err, size_t errlen)
     return -1;
 }
 
-static int cmd_version(const struct pyc_request *r, struct evbuffer *out, char *err,
-                       size_t errlen)
+static int cmd_version(struct pyc_server *srv, const struct pyc_request *r,
+                       struct evbuffer *out, char *err, size_t errlen)
 {
-    (void)r; (void)err; (void)errlen;
+    (void)srv; (void)r; (void)err; (void)errlen;
     json_put_string(out, GALE_VERSION, strlen(GALE_VERSION));
     return 1;
 }
@@ -60,22 +62,22 @@ static int count_one(const struct item *it, void *arg)
 
 /* Live items only, as items shows them: expired ones not yet reclaimed
  * are not counted. */
-static int cmd_count(const struct pyc_request *r, struct evbuffer *out, char *err,
-                     size_t errlen)
+static int cmd_count(struct pyc_server *srv, const struct pyc_request *r,
+                     struct evbuffer *out, char *err, size_t errlen)
 {
     size_t n = 0;
     (void)r; (void)err; (void)errlen;
-    store_foreach(count_one, &n);
+    store_foreach(srv->store, count_one, &n);
     evbuffer_add_printf(out, "%zu", n);
     return 1;
 }
 
-static int cmd_clear(const struct pyc_request *r, struct evbuffer *out, char *err,
-                     size_t errlen)
+static int cmd_clear(struct pyc_server *srv, const struct pyc_request *r,
+                     struct evbuffer *out, char *err, size_t errlen)
 {
     (void)r; (void)out; (void)err; (void)errlen;
-    pyc_stats.cmd_flush++;
-    store_clear();
+    srv->stats.cmd_flush++;
+    store_clear(srv->store);
     return 0;
 }
 
@@ -98,31 +100,31 @@ static int put_one_item(const struct item *it, void *arg)
     return 0;
 }
 
-static int cmd_items(const struct pyc_request *r, struct evbuffer *out, char *err,
-                     size_t errlen)
+static int cmd_items(struct pyc_server *srv, const struct pyc_request *r,
+                     struct evbuffer *out, char *err, size_t errlen)
 {
     struct items_walk w = { out, 1 };
     (void)r; (void)err; (void)errlen;
     evbuffer_add(out, "{", 1);
-    store_foreach(put_one_item, &w);
+    store_foreach(srv->store, put_one_item, &w);
     evbuffer_add(out, "}", 1);
     return 1;
 }
 
-static int cmd_status(const struct pyc_request *r, struct evbuffer *out, char *err,
-                      size_t errlen)
+static int cmd_status(struct pyc_server *srv, const struct pyc_request *r,
+                      struct evbuffer *out, char *err, size_t errlen)
 {
     (void)r; (void)err; (void)errlen;
-    evbuffer_add_printf(out, "{\"uptime\": %.6f}", stats_uptime());
+    evbuffer_add_printf(out, "{\"uptime\": %.6f}", stats_uptime(&srv->stats));
     return 1;
 }
 
-static int cmd_get(const struct pyc_request *r, struct evbuffer *out, char *err,
-                   size_t errlen)
+static int cmd_get(struct pyc_server *srv, const struct pyc_request *r,
+                   struct evbuffer *out, char *err, size_t errlen)
 {
-    const struct item *it = store_get(r->key, r->nkey);
-    pyc_stats.cmd_get++;
-    it ? pyc_stats.get_hits++ : pyc_stats.get_misses++;
+    const struct item *it = store_get(srv->store, r->key, r->nkey);
+    srv->stats.cmd_get++;
+    it ? srv->stats.get_hits++ : srv->stats.get_misses++;
     if (!it)
         return no_such_key(r, err, errlen);
     put_item_value(out, it);
@@ -130,8 +132,8 @@ static int cmd_get(const struct pyc_request *r, struct evbuffer *out, char *err,
 }
 
 /* The expiry of a set: never without a TTL. */
-static int set_exptime(const struct pyc_request *r, uint32_t *exptime, char *err,
-                       size_t errlen)
+static int set_exptime(const struct store *st, const struct pyc_request *r, uint32_t *exptime,
+                       char *err, size_t errlen)
 {
     *exptime = 0;
     if (!r->has_ttl)
@@ -140,35 +142,35 @@ static int set_exptime(const struct pyc_request *r, uint32_t *exptime, char *err
         snprintf(err, errlen, "ttl must be a number of seconds up to %.0f", TTL_MAX);
         return -1;
     }
-    *exptime = store_ttl(r->ttl);
+    *exptime = store_ttl(st, r->ttl);
     return 0;
 }
 
-static int too_large(size_t n, char *err, size_t errlen)
+static int too_large(const struct store *st, size_t n, char *err, size_t errlen)
 {
     snprintf(err, errlen, "value too large: %zu bytes, the limit is %" PRIu64 " bytes", n,
-             store_max_item_size());
+             store_max_item_size(st));
     return -1;
 }
 
-static int cmd_set(const struct pyc_request *r, struct evbuffer *out, char *err,
-                   size_t errlen)
+static int cmd_set(struct pyc_server *srv, const struct pyc_request *r,
+                   struct evbuffer *out, char *err, size_t errlen)
 {
     struct store_value v = {
         .key = r->key, .nkey = r->nkey, .val = r->value, .nval = r->nvalue,
         .kind = ITEM_JSON,
     };
     (void)out;
-    pyc_stats.cmd_set++;
-    if (r->nvalue > store_max_item_size())
-        return too_large(r->nvalue, err, errlen);
-    if (set_exptime(r, &v.exptime, err, errlen))
+    srv->stats.cmd_set++;
+    if (r->nvalue > store_max_item_size(srv->store))
+        return too_large(srv->store, r->nvalue, err, errlen);
+    if (set_exptime(srv->store, r, &v.exptime, err, errlen))
         return -1;
-    switch (store_put(STORE_SET, &v, NULL)) {
+    switch (store_put(srv->store, STORE_SET, &v, NULL)) {
     case STORE_STORED:
         return 0;
     case STORE_TOO_LARGE:
-        return too_large(r->nvalue, err, errlen);
+        return too_large(srv->store, r->nvalue, err, errlen);
     case STORE_NO_MEMORY:
         snprintf(err, errlen, "out of memory: the value does not fit in the store");
         return -1;
@@ -178,15 +180,15 @@ static int cmd_set(const struct pyc_request *r, struct evbuffer *out, char *err,
     }
 }
 
-static int cmd_delete(const struct pyc_request *r, struct evbuffer *out, char *err,
-                      size_t errlen)
+static int cmd_delete(struct pyc_server *srv, const struct pyc_request *r,
+                      struct evbuffer *out, char *err, size_t errlen)
 {
     (void)out;
-    if (store_delete(r->key, r->nkey)) {
-        pyc_stats.delete_hits++;
+    if (store_delete(srv->store, r->key, r->nkey)) {
+        srv->stats.delete_hits++;
         return 0;
     }
-    pyc_stats.delete_misses++;
+    srv->stats.delete_misses++;
     return no_such_key(r, err, errlen);
 }
 
@@ -238,8 +240,8 @@ static int check_arguments(const struct command *c, const struct pyc_request *r,
     return 0;
 }
 
-int pyc_run(enum pyc_proto proto, const struct pyc_request *r, struct evbuffer *out,
-            char *err, size_t errlen)
+int pyc_run(struct pyc_server *srv, enum pyc_proto proto, const struct pyc_request *r,
+            struct evbuffer *out, char *err, size_t errlen)
 {
     if (!r->command) {
         snprintf(err, errlen, "missing argument \"command\"");
@@ -248,8 +250,8 @@ int pyc_run(enum pyc_proto proto, const struct pyc_request *r, struct evbuffer *
     const struct command *c = find_command(r->command, r->ncommand);
     if (!c)
         return unknown_command(r, err, errlen);
-    stats_command(proto, c->name);
+    stats_command(&srv->stats, proto, c->name);
     if (check_arguments(c, r, err, errlen))
         return -1;
-    return c->run(r, out, err, errlen);
+    return c->run(srv, r, out, err, errlen);
 }

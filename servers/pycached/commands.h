@@ -9,6 +9,7 @@
 #include "stats.h"
 
 struct evbuffer;
+struct pyc_server;
 
 struct pyc_request {
     const char *command;
@@ -23,10 +24,10 @@ struct pyc_request {
     double ttl;                      /* seconds */
 };
 
-/* Runs r.  On success appends the value's JSON text to out and returns
+/* Runs r on the instance srv.  On success appends the value's JSON text to out and returns
  * 1, or returns 0 when the command gives no value.  On failure returns
  * -1 with a message for the client in err ("no such key: k"). */
-int pyc_run(enum pyc_proto proto, const struct pyc_request *r, struct evbuffer *out,
-            char *err, size_t errlen);
+int pyc_run(struct pyc_server *srv, enum pyc_proto proto, const struct pyc_request *r,
+            struct evbuffer *out, char *err, size_t errlen);
 
 #endif

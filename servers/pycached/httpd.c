@@ -44,16 +44,9 @@
     "style-src 'unsafe-inline'; connect-src 'self'; form-action 'none'; "           \
     "frame-ancestors 'none'\r\n"
 
-/* The service's own state, reached from every session through
- * session_server(). */
-struct http_server {
-    struct session_service *svc;
-    double request_timeout;       /* --http-request-timeout: to send a whole request */
-    double idle_timeout;          /* --http-idle-timeout: idle keep-alive, or not reading */
-};
-
 struct http_session {
     struct gale_session *gs;
+    struct pyc_server *srv;       /* session_server(gs), kept at hand */
     enum session_timer timer;     /* the one we armed; NONE when stopped or fired */
     int continued;                /* "100 Continue" sent for the request being read */
 };
@@ -61,20 +54,11 @@ struct http_session {
 static const struct http_limits limits = {
     .max_request_line = 8192, .max_header_bytes = HEAD_MAX, .max_headers = HTTP_MAX_HEADERS,
 };
-/* One per process until pycached is an instance; set before the start. */
-static struct http_server server = { .request_timeout = 30, .idle_timeout = 60 };
-
-void http_service_set_timeouts(double request, double idle)
-{
-    server.request_timeout = request;
-    server.idle_timeout = idle;
-}
-
 /* The largest body a form may have: a value of the largest item size
  * with every byte %-escaped, plus the other fields. */
-static uint64_t max_body(void)
+static uint64_t max_body(const struct pyc_server *srv)
 {
-    return store_max_item_size() * 3 + 4096;
+    return store_max_item_size(srv->store) * 3 + 4096;
 }
 
 static struct evbuffer *output(struct http_session *s) { return session_output(s->gs); }
@@ -85,8 +69,7 @@ static struct evbuffer *output(struct http_session *s) { return session_output(s
  * shutdown has begun, so that a busy connection ends with its answer. */
 static int keeps_alive(const struct http_session *s, const struct http_request *req)
 {
-    const struct http_server *srv = session_server(s->gs);
-    return req && req->keep_alive && !session_service_stopping(srv->svc);
+    return req && req->keep_alive && !session_service_stopping(s->srv->http);
 }
 
 /* A connection we close lingers, so that what the client still sends
@@ -178,7 +161,7 @@ static void post_command(struct http_session *s, const struct http_request *req,
         reply_error(s, req, 500, 0, NULL);
         return;
     }
-    int rc = httpform_run(body, n, val, err, sizeof err);
+    int rc = httpform_run(s->srv, body, n, val, err, sizeof err);
     if (rc >= 0)
         reply(s, req, 200, TEXT_PLAIN, NULL, val);
     else
@@ -189,7 +172,8 @@ static void post_command(struct http_session *s, const struct http_request *req,
 static void get_root(struct http_session *s, const struct http_request *req)
 {
     char text[96];
-    int n = snprintf(text, sizeof text, "PyCached is up since %.2f seconds", stats_uptime());
+    int n = snprintf(text, sizeof text, "PyCached is up since %.2f seconds",
+                     stats_uptime(&s->srv->stats));
     reply_text(s, req, 200, text, n > 0 && (size_t)n < sizeof text ? (size_t)n : 0);
 }
 
@@ -200,7 +184,7 @@ static void get_metrics(struct http_session *s, const struct http_request *req)
         reply_error(s, req, 500, 1, NULL);
         return;
     }
-    metrics_write(body);
+    metrics_write(body, &s->srv->stats, s->srv->store);
     reply(s, req, 200, METRICS_CONTENT_TYPE, NULL, body);
     evbuffer_free(body);
 }
@@ -287,7 +271,7 @@ static int refuse_body(struct http_session *s, const struct http_request *req)
 {
     if (req->chunked)
         reply_error(s, req, 411, 0, NULL);
-    else if (req->has_length && req->content_length > max_body())
+    else if (req->has_length && req->content_length > max_body(s->srv))
         reply_error(s, req, 413, 0, NULL);
     else
         return 0;
@@ -332,7 +316,7 @@ static int parse_next(struct http_session *s, struct evbuffer *in)
     s->continued = 0;
     route(s, &req, p + head, need - head);
     evbuffer_drain(in, need);
-    pyc_stats.bytes_read += need;
+    s->srv->stats.bytes_read += need;
     return 1;
 }
 
@@ -341,7 +325,7 @@ static int handle_next(struct http_session *s, struct evbuffer *in)
 {
     size_t before = session_pending(s->gs);
     int r = parse_next(s, in);
-    pyc_stats.bytes_written += session_pending(s->gs) - before;
+    s->srv->stats.bytes_written += session_pending(s->gs) - before;
     return r;
 }
 
@@ -350,14 +334,14 @@ static int handle_next(struct http_session *s, struct evbuffer *in)
 static void await_input(struct http_session *s)
 {
     struct gale_session *gs = s->gs;
-    const struct http_server *srv = session_server(gs);
+    const struct pyc_server *srv = s->srv;
     int idle = session_input_length(gs) == 0;
-    if (session_peer_closed(gs) || (idle && session_service_stopping(srv->svc)))
+    if (session_peer_closed(gs) || (idle && session_service_stopping(srv->http)))
         session_finish(gs, 0);          /* half-closed: what it sent is answered */
     else if (idle)
-        arm(s, SESSION_T_IDLE, srv->idle_timeout);
+        arm(s, SESSION_T_IDLE, srv->http_idle_timeout);
     else
-        arm(s, SESSION_T_REQUEST, srv->request_timeout);
+        arm(s, SESSION_T_REQUEST, srv->http_request_timeout);
 }
 
 static void process(struct http_session *s)
@@ -382,15 +366,16 @@ static void process(struct http_session *s)
 
 static int http_open(struct gale_session *gs)
 {
-    const struct http_server *srv = session_server(gs);
+    struct pyc_server *srv = session_server(gs);
     struct http_session *s = session_data(gs);
     s->gs = gs;
-    stats_conn_open(PROTO_HTTP);
-    session_set_send_timeout(gs, srv->idle_timeout);
+    s->srv = srv;
+    stats_conn_open(&srv->stats, PROTO_HTTP);
+    session_set_send_timeout(gs, srv->http_idle_timeout);
     /* Room for one whole request; beyond it reading pauses until we drain. */
-    session_set_input_limit(gs, (size_t)(HEAD_MAX + 1 + max_body()));
+    session_set_input_limit(gs, (size_t)(HEAD_MAX + 1 + max_body(srv)));
     /* A new connection owes its first request as a begun one does. */
-    arm(s, SESSION_T_REQUEST, srv->request_timeout);
+    arm(s, SESSION_T_REQUEST, srv->http_request_timeout);
     return 0;
 }
 
@@ -413,8 +398,9 @@ static void http_timeout(struct gale_session *gs, enum session_timer why)
 
 static void http_close(struct gale_session *gs, const char *why)
 {
-    (void)gs, (void)why;
-    stats_conn_close(PROTO_HTTP);
+    struct http_session *s = session_data(gs);
+    (void)why;
+    stats_conn_close(&s->srv->stats, PROTO_HTTP);
 }
 
 /* on_stop: process() finishes an idle keep-alive connection at once (it
@@ -432,17 +418,23 @@ static const struct session_proto http_proto = {
     .on_close = http_close,
 };
 
-void http_service_stop(void)
+void http_service_stop(struct pyc_server *srv)
 {
-    if (server.svc)
-        session_service_stop(server.svc);
+    if (srv->http)
+        session_service_stop(srv->http);
 }
 
-int http_service_start(const char *endpoint, char *err, size_t errlen)
+int http_service_start(struct pyc_server *srv, const char *endpoint, char *err, size_t errlen)
 {
-    if (!server.svc && !(server.svc = session_service_new(&http_proto, &server))) {
+    if (!srv->http && !(srv->http = session_service_new(&http_proto, srv))) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    return session_service_listen(server.svc, endpoint, err, errlen);
+    return session_service_listen(srv->http, endpoint, err, errlen);
+}
+
+void http_service_free(struct pyc_server *srv)
+{
+    session_service_free(srv->http);
+    srv->http = NULL;
 }

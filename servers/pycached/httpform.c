@@ -177,7 +177,8 @@ static int value_as_text(struct evbuffer *val)
 }
 
 /* Decode, run, then make the answer text; see httpform.h. */
-int httpform_run(const char *body, size_t n, struct evbuffer *val, char *err, size_t errlen)
+int httpform_run(struct pyc_server *srv, const char *body, size_t n, struct evbuffer *val,
+                 char *err, size_t errlen)
 {
     struct form f;
     struct pyc_request r;
@@ -188,7 +189,7 @@ int httpform_run(const char *body, size_t n, struct evbuffer *val, char *err, si
         snprintf(err, errlen, "out of memory");
     else if (form_parse(body, n, arena, &f, err, errlen) == 0 &&
              form_request(&f, json, &r, err, errlen) == 0)
-        rc = pyc_run(PROTO_HTTP, &r, val, err, errlen);
+        rc = pyc_run(srv, PROTO_HTTP, &r, val, err, errlen);
     if (rc == 1 && value_as_text(val) == -1) {
         snprintf(err, errlen, "out of memory");
         rc = -1;

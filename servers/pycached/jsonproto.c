@@ -40,18 +40,14 @@
 
 struct js_session {
     struct gale_session *gs;
+    struct pyc_server *srv;         /* session_server(gs), kept at hand */
     struct json_framer fr;
 };
 
-static struct session_service *service;
-static struct evbuffer *scratch;    /* a command's value, before its reply wraps it */
-
-static void process(struct js_session *s);
-
 /* The largest request framed: the largest value plus room for the rest. */
-static size_t frame_limit(void)
+static size_t frame_limit(const struct pyc_server *srv)
 {
-    uint64_t max = store_max_item_size();
+    uint64_t max = store_max_item_size(srv->store);
     return max > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)max + FRAME_SLACK;
 }
 
@@ -64,7 +60,7 @@ static void reply_error(struct js_session *s, const char *msg)
     evbuffer_add(out, "{\"status\": \"error\", \"error\": ", 29);
     json_put_string(out, msg, strlen(msg));
     evbuffer_add(out, "}\n", 2);
-    pyc_stats.bytes_written += evbuffer_get_length(out) - before;
+    s->srv->stats.bytes_written += evbuffer_get_length(out) - before;
     log_debug("id=%" PRIu64 " event=request status=error error=\"%s\"", session_id(s->gs), msg);
 }
 
@@ -75,12 +71,12 @@ static void reply_ok(struct js_session *s, int has_value)
     size_t before = evbuffer_get_length(out);
     if (has_value) {
         evbuffer_add(out, "{\"status\": \"ok\", \"value\": ", 26);
-        evbuffer_add_buffer(out, scratch);      /* moves the chains, no copy */
+        evbuffer_add_buffer(out, s->srv->scratch);   /* moves the chains, no copy */
         evbuffer_add(out, "}\n", 2);
     } else {
         evbuffer_add(out, "{\"status\": \"ok\"}\n", 17);
     }
-    pyc_stats.bytes_written += evbuffer_get_length(out) - before;
+    s->srv->stats.bytes_written += evbuffer_get_length(out) - before;
 }
 
 /* --- requests -------------------------------------------------------- */
@@ -131,6 +127,7 @@ static int to_request(const struct json_request *jr, struct pyc_request *pr, cha
 /* Parses and runs the request p[0..n), and answers it. */
 static void answer(struct js_session *s, const char *p, size_t n)
 {
+    struct pyc_server *srv = s->srv;
     struct json_request jr;
     struct pyc_request pr;
     char err[ERR_MAX], cmd[COMMAND_MAX], key[STORE_KEY_MAX + 1];
@@ -139,10 +136,10 @@ static void answer(struct js_session *s, const char *p, size_t n)
         snprintf(err, sizeof err, "out of memory");
     else if (json_parse_request(p, n, &jr, err, sizeof err) == 0 &&
              to_request(&jr, &pr, cmd, key, err, sizeof err) == 0)
-        r = pyc_run(PROTO_JSON, &pr, scratch, err, sizeof err);
-    pyc_stats.bytes_read += n;
+        r = pyc_run(srv, PROTO_JSON, &pr, srv->scratch, err, sizeof err);
+    srv->stats.bytes_read += n;
     if (r < 0) {
-        evbuffer_drain(scratch, evbuffer_get_length(scratch));
+        evbuffer_drain(srv->scratch, evbuffer_get_length(srv->scratch));
         reply_error(s, err);
     } else {
         reply_ok(s, r > 0);
@@ -154,7 +151,7 @@ static void answer(struct js_session *s, const char *p, size_t n)
 static enum json_frame_status scan(struct js_session *s, struct evbuffer *in)
 {
     enum json_frame_status st = JSON_FRAME_MORE;
-    size_t max = frame_limit();
+    size_t max = frame_limit(s->srv);
     while (st == JSON_FRAME_MORE) {
         size_t seen = s->fr.skip + s->fr.len;
         struct evbuffer_ptr at;
@@ -170,7 +167,7 @@ static enum json_frame_status scan(struct js_session *s, struct evbuffer *in)
     }
     if (s->fr.skip) {
         evbuffer_drain(in, s->fr.skip);
-        pyc_stats.bytes_read += s->fr.skip;
+        s->srv->stats.bytes_read += s->fr.skip;
         s->fr.skip = 0;
     }
     return st;
@@ -203,7 +200,7 @@ static void idle(struct js_session *s)
         if (session_input_length(s->gs) > 0)
             take_rest(s, session_input(s->gs));
         session_finish(s->gs, 0);
-    } else if (session_service_stopping(service)) {
+    } else if (session_service_stopping(s->srv->json)) {
         session_finish(s->gs, 0);
     }
 }
@@ -229,7 +226,8 @@ static void process(struct js_session *s)
         }
         if (st == JSON_FRAME_TOO_LARGE) {
             char msg[128];
-            snprintf(msg, sizeof msg, "request too large: the limit is %zu bytes", frame_limit());
+            snprintf(msg, sizeof msg, "request too large: the limit is %zu bytes",
+                     frame_limit(s->srv));
             reply_error(s, msg);
             session_finish(s->gs, 1);
             return;
@@ -245,10 +243,11 @@ static int js_open(struct gale_session *gs)
 {
     struct js_session *s = session_data(gs);
     s->gs = gs;
-    stats_conn_open(PROTO_JSON);
+    s->srv = session_server(gs);
+    stats_conn_open(&s->srv->stats, PROTO_JSON);
     session_set_send_timeout(gs, SEND_TIMEOUT);
     /* Input stops being read beyond one whole request and some more. */
-    session_set_input_limit(gs, frame_limit() + IN_SPARE);
+    session_set_input_limit(gs, frame_limit(s->srv) + IN_SPARE);
     return 0;
 }
 
@@ -267,8 +266,9 @@ static void js_stop(struct gale_session *gs)
 
 static void js_close(struct gale_session *gs, const char *why)
 {
-    (void)gs, (void)why;
-    stats_conn_close(PROTO_JSON);
+    struct js_session *s = session_data(gs);
+    (void)why;
+    stats_conn_close(&s->srv->stats, PROTO_JSON);
 }
 
 static const struct session_proto json_proto = {
@@ -282,17 +282,27 @@ static const struct session_proto json_proto = {
     .on_close = js_close,
 };
 
-void json_service_stop(void)
+void json_service_stop(struct pyc_server *srv)
 {
-    session_service_stop(service);
+    if (srv->json)
+        session_service_stop(srv->json);
 }
 
-int json_service_start(const char *endpoint, char *err, size_t errlen)
+int json_service_start(struct pyc_server *srv, const char *endpoint, char *err, size_t errlen)
 {
-    if ((!scratch && !(scratch = evbuffer_new())) ||
-        (!service && !(service = session_service_new(&json_proto, NULL)))) {
+    if ((!srv->scratch && !(srv->scratch = evbuffer_new())) ||
+        (!srv->json && !(srv->json = session_service_new(&json_proto, srv)))) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    return session_service_listen(service, endpoint, err, errlen);
+    return session_service_listen(srv->json, endpoint, err, errlen);
+}
+
+void json_service_free(struct pyc_server *srv)
+{
+    session_service_free(srv->json);
+    srv->json = NULL;
+    if (srv->scratch)
+        evbuffer_free(srv->scratch);
+    srv->scratch = NULL;
 }

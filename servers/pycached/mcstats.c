@@ -39,17 +39,15 @@ static const struct counter {
     COUNTER(bytes_written),
 };
 
-static struct pyc_stats base;    /* as they were at the last "stats reset" */
-static uint64_t base_total_items, base_evictions, base_reclaimed;
-static uint32_t verbosity;
+void mcstats_set_verbosity(struct mcstats *m, uint32_t level) { m->verbosity = level; }
 
-void mcstats_set_verbosity(uint32_t level) { verbosity = level; }
-
-static uint64_t since_reset(size_t off)
+/* A counter of struct pyc_stats, at offset off, since the last reset. */
+static uint64_t since_reset(const struct mcstats *m, const struct pyc_stats *now_stats,
+                            size_t off)
 {
     uint64_t now, then;
-    memcpy(&now, (const char *)&pyc_stats + off, sizeof now);
-    memcpy(&then, (const char *)&base + off, sizeof then);
+    memcpy(&now, (const char *)now_stats + off, sizeof now);
+    memcpy(&then, (const char *)&m->base + off, sizeof then);
     return now - then;
 }
 
@@ -78,13 +76,14 @@ static uint64_t max_connections(void)
     return (uint64_t)rl.rlim_cur;
 }
 
-static void general(struct evbuffer *out)
+static void general(const struct mcstats *m, const struct pyc_stats *now,
+                    const struct store *st, struct evbuffer *out)
 {
     struct rusage ru;
     memset(&ru, 0, sizeof ru);
     getrusage(RUSAGE_SELF, &ru);
     stat_u64(out, "pid", (uint64_t)getpid());
-    stat_u64(out, "uptime", (uint64_t)stats_uptime());
+    stat_u64(out, "uptime", (uint64_t)stats_uptime(now));
     stat_u64(out, "time", (uint64_t)time(NULL));
     stat_str(out, "version", GALE_VERSION);
     stat_str(out, "libevent", event_get_version());
@@ -92,41 +91,43 @@ static void general(struct evbuffer *out)
     stat_time(out, "rusage_user", ru.ru_utime);
     stat_time(out, "rusage_system", ru.ru_stime);
     stat_u64(out, "max_connections", max_connections());
-    stat_u64(out, "curr_connections", pyc_stats.curr_connections);
-    stat_u64(out, "total_connections", since_reset(offsetof(struct pyc_stats, total_connections)));
+    stat_u64(out, "curr_connections", now->curr_connections);
+    stat_u64(out, "total_connections",
+             since_reset(m, now, offsetof(struct pyc_stats, total_connections)));
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
-        stat_u64(out, counters[i].name, since_reset(counters[i].off));
-    stat_u64(out, "limit_maxbytes", store_max_memory());
+        stat_u64(out, counters[i].name, since_reset(m, now, counters[i].off));
+    stat_u64(out, "limit_maxbytes", store_max_memory(st));
     stat_u64(out, "threads", 1);
-    stat_u64(out, "bytes", store_bytes());
-    stat_u64(out, "curr_items", store_count());
-    stat_u64(out, "total_items", store_total_items() - base_total_items);
-    stat_u64(out, "evictions", store_evictions() - base_evictions);
-    stat_u64(out, "reclaimed", store_reclaimed() - base_reclaimed);
+    stat_u64(out, "bytes", store_bytes(st));
+    stat_u64(out, "curr_items", store_count(st));
+    stat_u64(out, "total_items", store_total_items(st) - m->base_total_items);
+    stat_u64(out, "evictions", store_evictions(st) - m->base_evictions);
+    stat_u64(out, "reclaimed", store_reclaimed(st) - m->base_reclaimed);
 }
 
-static void settings(struct evbuffer *out, int port)
+static void settings(const struct mcstats *m, const struct store *st, struct evbuffer *out,
+                     int port)
 {
-    stat_u64(out, "maxbytes", store_max_memory());
+    stat_u64(out, "maxbytes", store_max_memory(st));
     stat_u64(out, "maxconns", max_connections());
     stat_u64(out, "tcpport", (uint64_t)port);
     stat_u64(out, "udpport", 0);
-    stat_u64(out, "verbosity", verbosity);
+    stat_u64(out, "verbosity", m->verbosity);
     stat_str(out, "evictions", "on");
     stat_u64(out, "num_threads", 1);
     stat_str(out, "cas_enabled", "yes");
     stat_str(out, "flush_enabled", "yes");
-    stat_u64(out, "item_size_max", store_max_item_size());
+    stat_u64(out, "item_size_max", store_max_item_size(st));
     stat_str(out, "binding_protocol", "ascii");
     stat_u64(out, "idle_timeout", 0);
 }
 
-static void reset(void)
+static void reset(struct mcstats *m, const struct pyc_stats *now, const struct store *st)
 {
-    base = pyc_stats;
-    base_total_items = store_total_items();
-    base_evictions = store_evictions();
-    base_reclaimed = store_reclaimed();
+    m->base = *now;
+    m->base_total_items = store_total_items(st);
+    m->base_evictions = store_evictions(st);
+    m->base_reclaimed = store_reclaimed(st);
 }
 
 static int is(struct mc_str t, const char *s)
@@ -152,16 +153,16 @@ static void detail(struct evbuffer *out, struct mc_str arg)
         line(out, "CLIENT_ERROR usage: stats detail on|off|dump");
 }
 
-void mcstats_reply(struct evbuffer *out, const struct mc_request *r,
-                   int port)
+void mcstats_reply(struct mcstats *m, const struct pyc_stats *now, const struct store *st,
+                   struct evbuffer *out, const struct mc_request *r, int port)
 {
     struct mc_str g = r->group;
     if (g.len == 0) {
-        general(out);
+        general(m, now, st, out);
     } else if (is(g, "settings")) {
-        settings(out, port);
+        settings(m, st, out, port);
     } else if (is(g, "reset")) {
-        reset();
+        reset(m, now, st);
         line(out, "RESET");
         return;
     } else if (is(g, "detail")) {

@@ -69,6 +69,7 @@ struct pending_get {              /* MS_GET */
 
 struct mc_session {
     struct gale_session *gs;
+    struct pyc_server *srv;       /* session_server(gs), kept at hand */
     enum mc_state state;
     int noreply;                  /* the current command's */
     int paused;                   /* reading stopped until the output drains */
@@ -79,9 +80,6 @@ struct mc_session {
     char *out;                    /* answers of this batch, sent at its end */
     size_t out_len, out_cap;
 };
-
-static struct session_service *service;
-static struct event *flush_timer;
 
 static void process(struct mc_session *s);
 
@@ -146,13 +144,13 @@ static void reply(struct mc_session *s, const char *line)
 static void consume(struct mc_session *s, size_t n)
 {
     evbuffer_drain(input(s), n);
-    pyc_stats.bytes_read += n;
+    s->srv->stats.bytes_read += n;
 }
 
 /* Room for one data block and one key list; beyond it reading waits. */
-static size_t input_limit(void)
+static size_t input_limit(const struct pyc_server *srv)
 {
-    return (size_t)store_max_item_size() + MC_KEYLIST_MAX + 4096;
+    return (size_t)store_max_item_size(srv->store) + MC_KEYLIST_MAX + 4096;
 }
 
 static int is_gat(enum mc_cmd c) { return c == MC_GAT || c == MC_GATS; }
@@ -223,7 +221,8 @@ static void stats_reply(struct mc_session *s, const struct mc_request *r)
     struct evbuffer *tmp = evbuffer_new();
     if (!tmp)
         return;
-    mcstats_reply(tmp, r, session_local_port(s->gs));
+    mcstats_reply(&s->srv->mcstats, &s->srv->stats, s->srv->store, tmp, r,
+                  session_local_port(s->gs));
     size_t n = evbuffer_get_length(tmp);
     char *d = out_room(s, n);
     if (d && evbuffer_remove(tmp, d, n) == (int)n)
@@ -236,19 +235,19 @@ static void stats_reply(struct mc_session *s, const struct mc_request *r)
 static void answer_key(struct mc_session *s, struct mc_str key)
 {
     enum mc_cmd cmd = s->get.cmd;
-    struct item *it = store_get(key.p, key.len);
+    struct item *it = store_get(s->srv->store, key.p, key.len);
     if (is_gat(cmd)) {
-        pyc_stats.cmd_touch++;
-        it ? pyc_stats.touch_hits++ : pyc_stats.touch_misses++;
+        s->srv->stats.cmd_touch++;
+        it ? s->srv->stats.touch_hits++ : s->srv->stats.touch_misses++;
     } else {
-        pyc_stats.cmd_get++;
-        it ? pyc_stats.get_hits++ : pyc_stats.get_misses++;
+        s->srv->stats.cmd_get++;
+        it ? s->srv->stats.get_hits++ : s->srv->stats.get_misses++;
     }
     if (!it)
         return;
     write_value(s, it, cmd == MC_GETS || cmd == MC_GATS);
     if (is_gat(cmd))
-        store_touch(key.p, key.len, s->get.exptime);
+        store_touch(s->srv->store, key.p, key.len, s->get.exptime);
 }
 
 static void start_get(struct mc_session *s, const struct mc_request *r, const char *line,
@@ -256,7 +255,7 @@ static void start_get(struct mc_session *s, const struct mc_request *r, const ch
 {
     struct pending_get *g = &s->get;
     g->cmd = r->cmd;
-    g->exptime = is_gat(r->cmd) ? store_exptime(r->exptime) : 0;
+    g->exptime = is_gat(r->cmd) ? store_exptime(s->srv->store, r->exptime) : 0;
     g->next = r->keys.len ? (size_t)(r->keys.p - line) : 0;
     g->end = g->next + r->keys.len;
     g->total = total;
@@ -316,10 +315,10 @@ static enum store_mode store_mode(enum mc_cmd c)
 
 static void start_store(struct mc_session *s, const struct mc_request *r)
 {
-    if (r->bytes > store_max_item_size()) {
+    if (r->bytes > store_max_item_size(s->srv->store)) {
         reply(s, "SERVER_ERROR object too large for cache");
         if (r->cmd == MC_SET)        /* as memcached: a failed set leaves no stale value */
-            store_delete(r->key.p, r->key.len);
+            store_delete(s->srv->store, r->key.p, r->key.len);
         s->swallow = (uint64_t)r->bytes + 2;
         s->state = MS_SWALLOW;
         return;
@@ -329,7 +328,7 @@ static void start_store(struct mc_session *s, const struct mc_request *r)
     memcpy(p->key, r->key.p, r->key.len);
     p->nkey = r->key.len;
     p->flags = r->flags;
-    p->exptime = store_exptime(r->exptime);
+    p->exptime = store_exptime(s->srv->store, r->exptime);
     p->bytes = r->bytes;
     p->cas = r->cas;
     s->state = MS_DATA;
@@ -342,13 +341,13 @@ static void store_data(struct mc_session *s, const char *data)
         .key = p->key, .nkey = p->nkey, .val = data, .nval = p->bytes, .flags = p->flags,
         .exptime = p->exptime, .kind = ITEM_RAW, .cas = p->cas,
     };
-    enum store_result r = store_put(store_mode(p->cmd), &v, NULL);
+    enum store_result r = store_put(s->srv->store, store_mode(p->cmd), &v, NULL);
     if (p->cmd == MC_CAS && r == STORE_STORED)
-        pyc_stats.cas_hits++;
+        s->srv->stats.cas_hits++;
     else if (p->cmd == MC_CAS && r == STORE_EXISTS)
-        pyc_stats.cas_badval++;
+        s->srv->stats.cas_badval++;
     else if (p->cmd == MC_CAS && r == STORE_NOT_FOUND)
-        pyc_stats.cas_misses++;
+        s->srv->stats.cas_misses++;
     reply(s, store_reply(r));
 }
 
@@ -362,7 +361,7 @@ static int step_data(struct mc_session *s)
         finish(s);
         return 1;
     }
-    pyc_stats.cmd_set++;
+    s->srv->stats.cmd_set++;
     if (d[need - 2] != '\r' || d[need - 1] != '\n')
         reply(s, "CLIENT_ERROR bad data chunk");
     else
@@ -389,11 +388,11 @@ static int step_swallow(struct mc_session *s)
 
 static void do_delete(struct mc_session *s, const struct mc_request *r)
 {
-    if (store_delete(r->key.p, r->key.len)) {
-        pyc_stats.delete_hits++;
+    if (store_delete(s->srv->store, r->key.p, r->key.len)) {
+        s->srv->stats.delete_hits++;
         reply(s, "DELETED");
     } else {
-        pyc_stats.delete_misses++;
+        s->srv->stats.delete_misses++;
         reply(s, "NOT_FOUND");
     }
 }
@@ -403,14 +402,14 @@ static void do_arith(struct mc_session *s, const struct mc_request *r)
     int decr = r->cmd == MC_DECR;
     uint64_t v = 0;
     char num[24];
-    switch (store_incr(r->key.p, r->key.len, decr, r->delta, &v)) {
+    switch (store_incr(s->srv->store, r->key.p, r->key.len, decr, r->delta, &v)) {
     case INCR_OK:
-        decr ? pyc_stats.decr_hits++ : pyc_stats.incr_hits++;
+        decr ? s->srv->stats.decr_hits++ : s->srv->stats.incr_hits++;
         snprintf(num, sizeof num, "%" PRIu64, v);
         reply(s, num);
         break;
     case INCR_NOT_FOUND:
-        decr ? pyc_stats.decr_misses++ : pyc_stats.incr_misses++;
+        decr ? s->srv->stats.decr_misses++ : s->srv->stats.incr_misses++;
         reply(s, "NOT_FOUND");
         break;
     case INCR_NON_NUMERIC:
@@ -426,38 +425,40 @@ static void do_arith(struct mc_session *s, const struct mc_request *r)
  * memcached: so look first, touch second. */
 static void do_touch(struct mc_session *s, const struct mc_request *r)
 {
-    pyc_stats.cmd_touch++;
-    if (!store_peek(r->key.p, r->key.len)) {
-        pyc_stats.touch_misses++;
+    s->srv->stats.cmd_touch++;
+    if (!store_peek(s->srv->store, r->key.p, r->key.len)) {
+        s->srv->stats.touch_misses++;
         reply(s, "NOT_FOUND");
         return;
     }
-    store_touch(r->key.p, r->key.len, store_exptime(r->exptime));
-    pyc_stats.touch_hits++;
+    store_touch(s->srv->store, r->key.p, r->key.len, store_exptime(s->srv->store, r->exptime));
+    s->srv->stats.touch_hits++;
     reply(s, "TOUCHED");
 }
 
 static void on_flush_timer(evutil_socket_t fd, short what, void *arg)
 {
-    (void)fd, (void)what, (void)arg;
-    log_info("event=flush_all delayed=1 items=%zu", store_count());
-    store_clear();
+    struct pyc_server *srv = arg;
+    (void)fd, (void)what;
+    log_info("event=flush_all delayed=1 items=%zu", store_count(srv->store));
+    store_clear(srv->store);
 }
 
 /* flush_all [delay]: a later flush replaces a pending one, as memcached's
  * single oldest_live setting does; the delay follows exptime's rules. */
 static void do_flush(struct mc_session *s, const struct mc_request *r)
 {
+    struct pyc_server *srv = s->srv;
     double delay = 0;
-    pyc_stats.cmd_flush++;
+    srv->stats.cmd_flush++;
     if (r->has_delay && r->exptime > 0)
-        delay = (double)store_exptime(r->exptime) - store_clock();
-    evtimer_del(flush_timer);
+        delay = (double)store_exptime(srv->store, r->exptime) - store_time(srv->store);
+    evtimer_del(srv->flush_timer);
     if (delay <= 0) {
-        store_clear();
+        store_clear(srv->store);
     } else {
         struct timeval tv = reactor_timeval(delay);
-        evtimer_add(flush_timer, &tv);
+        evtimer_add(srv->flush_timer, &tv);
     }
     reply(s, "OK");
 }
@@ -472,7 +473,7 @@ static void execute(struct mc_session *s, const struct mc_request *r)
     case MC_FLUSH_ALL: do_flush(s, r); break;
     case MC_STATS: stats_reply(s, r); break;
     case MC_VERSION: reply(s, VERSION_REPLY); break;
-    case MC_VERBOSITY: mcstats_set_verbosity(r->verbosity); reply(s, "OK"); break;
+    case MC_VERBOSITY: mcstats_set_verbosity(&s->srv->mcstats, r->verbosity); reply(s, "OK"); break;
     case MC_QUIT: finish(s); break;
     default: start_store(s, r); break;   /* the storage commands */
     }
@@ -486,7 +487,7 @@ static void run_line(struct mc_session *s, const char *line, size_t len, size_t 
     enum mc_status st = mc_parse(line, len, &r);
     s->noreply = r.noreply;
     if (r.cmd != MC_UNKNOWN)
-        stats_command(PROTO_MEMCACHED, mc_cmd_name(r.cmd));
+        stats_command(&s->srv->stats, PROTO_MEMCACHED, mc_cmd_name(r.cmd));
     if (st != MC_OK) {
         reply(s, mc_status_text(st));
         consume(s, total);
@@ -570,11 +571,11 @@ static void process_batch(struct mc_session *s)
         int moved = step(s);
         size_t after = s->out_len;
         if (after > before)
-            pyc_stats.bytes_written += after - before;
+            s->srv->stats.bytes_written += after - before;
         if (!moved) {
             /* Nothing more to answer: a half-closed client, or a shutdown,
              * is done with once the output is sent. */
-            if (session_peer_closed(s->gs) || session_service_stopping(service))
+            if (session_peer_closed(s->gs) || session_service_stopping(s->srv->memcached))
                 finish(s);
             return;
         }
@@ -597,10 +598,11 @@ static int mc_open(struct gale_session *gs)
 {
     struct mc_session *s = session_data(gs);
     s->gs = gs;
-    stats_conn_open(PROTO_MEMCACHED);
+    s->srv = session_server(gs);
+    stats_conn_open(&s->srv->stats, PROTO_MEMCACHED);
     session_set_send_timeout(gs, SEND_TIMEOUT);
     /* Room for one data block and one key list; beyond it reading waits. */
-    session_set_input_limit(gs, input_limit());
+    session_set_input_limit(gs, input_limit(s->srv));
     return 0;
 }
 
@@ -624,7 +626,7 @@ static void mc_close(struct gale_session *gs, const char *why)
 {
     struct mc_session *s = session_data(gs);
     (void)why;
-    stats_conn_close(PROTO_MEMCACHED);
+    stats_conn_close(&s->srv->stats, PROTO_MEMCACHED);
     free(s->out);
 }
 
@@ -650,20 +652,31 @@ static const struct session_proto mc_proto = {
     .on_close = mc_close,
 };
 
-void memcached_service_stop(void)
+void memcached_service_stop(struct pyc_server *srv)
 {
-    session_service_stop(service);
+    if (srv->memcached)
+        session_service_stop(srv->memcached);
 }
 
-int memcached_service_start(const char *endpoint, char *err, size_t errlen)
+int memcached_service_start(struct pyc_server *srv, const char *endpoint, char *err,
+                            size_t errlen)
 {
-    if (!flush_timer)
-        flush_timer = evtimer_new(reactor_base(), on_flush_timer, NULL);
-    if (!service)
-        service = session_service_new(&mc_proto, NULL);
-    if (!flush_timer || !service) {
+    if (!srv->flush_timer)
+        srv->flush_timer = evtimer_new(reactor_base(), on_flush_timer, srv);
+    if (!srv->memcached)
+        srv->memcached = session_service_new(&mc_proto, srv);
+    if (!srv->flush_timer || !srv->memcached) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    return session_service_listen(service, endpoint, err, errlen);
+    return session_service_listen(srv->memcached, endpoint, err, errlen);
+}
+
+void memcached_service_free(struct pyc_server *srv)
+{
+    session_service_free(srv->memcached);
+    srv->memcached = NULL;
+    if (srv->flush_timer)
+        event_free(srv->flush_timer);
+    srv->flush_timer = NULL;
 }

@@ -43,7 +43,8 @@ static void put_label_value(struct evbuffer *out, const char *s)
     }
 }
 
-static void write_store(struct evbuffer *out)
+static void write_store(struct evbuffer *out, const struct pyc_stats *stats,
+                        const struct store *st)
 {
     static const struct family items = { "pycached_items", "gauge", "Items in the store." };
     static const struct family bytes = {
@@ -58,16 +59,16 @@ static void write_store(struct evbuffer *out)
         "pycached_evictions_total", "counter", "Live items evicted to make room." };
     static const struct family reclaimed = {
         "pycached_reclaimed_total", "counter", "Expired items freed." };
-    family_u64(out, &items, (uint64_t)store_count());
-    family_u64(out, &bytes, store_bytes());
-    family_u64(out, &limit, store_max_memory());
-    family_u64(out, &hits, pyc_stats.get_hits);
-    family_u64(out, &misses, pyc_stats.get_misses);
-    family_u64(out, &evictions, store_evictions());
-    family_u64(out, &reclaimed, store_reclaimed());
+    family_u64(out, &items, (uint64_t)store_count(st));
+    family_u64(out, &bytes, store_bytes(st));
+    family_u64(out, &limit, store_max_memory(st));
+    family_u64(out, &hits, stats->get_hits);
+    family_u64(out, &misses, stats->get_misses);
+    family_u64(out, &evictions, store_evictions(st));
+    family_u64(out, &reclaimed, store_reclaimed(st));
 }
 
-static void write_connections(struct evbuffer *out)
+static void write_connections(struct evbuffer *out, const struct pyc_stats *stats)
 {
     static const struct family open = {
         "pycached_connections", "gauge", "Open connections, by service." };
@@ -77,9 +78,9 @@ static void write_connections(struct evbuffer *out)
     for (int p = 0; p < PROTO_COUNT; p++) {
         evbuffer_add_printf(out, "%s{service=\"", open.name);
         put_label_value(out, stats_proto_name((enum pyc_proto)p));
-        evbuffer_add_printf(out, "\"} %" PRIu64 "\n", pyc_stats.conns[p]);
+        evbuffer_add_printf(out, "\"} %" PRIu64 "\n", stats->conns[p]);
     }
-    family_u64(out, &total, pyc_stats.total_connections);
+    family_u64(out, &total, stats->total_connections);
 }
 
 static void write_command(enum pyc_proto p, const char *name, uint64_t n, void *arg)
@@ -92,16 +93,16 @@ static void write_command(enum pyc_proto p, const char *name, uint64_t n, void *
     evbuffer_add_printf(out, "\"} %" PRIu64 "\n", n);
 }
 
-void metrics_write(struct evbuffer *out)
+void metrics_write(struct evbuffer *out, const struct pyc_stats *stats, const struct store *st)
 {
     static const struct family commands = {
         "pycached_commands_total", "counter", "Commands run, by service and command." };
     static const struct family uptime = {
         "pycached_uptime_seconds", "gauge", "Seconds since the server started." };
-    write_store(out);
-    write_connections(out);
+    write_store(out, stats, st);
+    write_connections(out, stats);
     family_head(out, &commands);
-    stats_foreach_command(write_command, out);
+    stats_foreach_command(stats, write_command, out);
     family_head(out, &uptime);
-    evbuffer_add_printf(out, "%s %.3f\n", uptime.name, stats_uptime());
+    evbuffer_add_printf(out, "%s %.3f\n", uptime.name, stats_uptime(stats));
 }

@@ -2,8 +2,10 @@
 #include "persist.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include <sys/wait.h>
 #include <event2/event.h>
@@ -13,64 +15,107 @@
 #include "snapshot.h"
 #include "store.h"
 
-static const char *snap_path;
-static struct event *timer;
-static pid_t writer;              /* the child writing now, or 0 */
-static int loaded_ok;             /* never overwrite a file we refused */
+/* What the reactor's watch of one writer points to.  It is the watch's
+ * own allocation, freed when the writer is reaped, so that the instance
+ * may go first: it then clears owner and the callback touches nothing. */
+struct persist_watch {
+    struct persist *owner;        /* NULL once the instance has gone */
+};
 
 static void on_writer_exit(pid_t pid, int status, void *arg)
 {
-    (void)arg;
-    if (pid == writer)
-        writer = 0;
+    struct persist_watch *w = arg;
+    struct persist *p = w->owner;
+    free(w);
+    if (!p)
+        return;                   /* stopped by persist_final, which said so */
+    if (pid == p->writer)
+        p->writer = 0;
+    p->watch = NULL;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        log_debug("event=snapshot path=\"%s\"", snap_path);
+        log_debug("event=snapshot path=\"%s\"", p->path);
     else
-        log_error("event=snapshot-failed path=\"%s\" status=%d", snap_path, status);
+        log_error("event=snapshot-failed path=\"%s\" status=%d", p->path, status);
 }
 
-static void write_in_child(void)
+static void write_in_child(const struct persist *p)
 {
     char err[512];
     size_t n;
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, SIG_DFL);
-    if (snapshot_write(snap_path, &n, err, sizeof err) == -1) {
+    if (snapshot_write(p->store, p->path, &n, err, sizeof err) == -1) {
         log_error("event=snapshot-failed error=\"%s\"", err);
         _exit(1);
     }
     _exit(0);
 }
 
+/*
+ * Kills the writer and waits until it is dead, without reaping it: the
+ * reactor reaps every child, and a pid reaped here would stay in its
+ * watch list, where another child given the same pid later would be
+ * mistaken for it.  Once it is dead its temporary file can go, and no
+ * rename of an older snapshot can land after one made later.
+ */
+static void kill_writer(struct persist *p)
+{
+    char tmp[PATH_MAX];
+    siginfo_t info;
+    kill(p->writer, SIGKILL);
+    while (waitid(P_PID, (id_t)p->writer, &info, WEXITED | WNOWAIT) == -1 && errno == EINTR)
+        ;
+    if (snapshot_tmp_path(p->path, (long)p->writer, tmp, sizeof tmp) == 0)
+        unlink(tmp);
+    log_debug("event=snapshot-cancelled child=%ld", (long)p->writer);
+    p->writer = 0;
+}
+
 static void on_interval(evutil_socket_t fd, short what, void *arg)
 {
-    (void)fd, (void)what, (void)arg;
-    if (writer)
+    struct persist *p = arg;
+    (void)fd, (void)what;
+    if (p->writer)
         return;                   /* the last one is still writing */
+    struct persist_watch *w = malloc(sizeof *w);
+    if (!w) {
+        log_warnx("event=snapshot-failed error=\"out of memory\"");
+        return;
+    }
     pid_t pid = fork();
     if (pid < 0) {
+        free(w);
         log_warn("event=snapshot-failed error=fork");
         return;
     }
     if (pid == 0)
-        write_in_child();
-    writer = pid;
-    if (reactor_watch_child(pid, on_writer_exit, NULL) == -1)
+        write_in_child(p);
+    p->writer = pid;
+    w->owner = p;
+    if (reactor_watch_child(pid, on_writer_exit, w) == -1) {
+        /* Unwatched, its end would never be known: give this interval up. */
+        free(w);
         log_warnx("event=snapshot child=%ld note=\"cannot watch the writer\"", (long)pid);
+        kill_writer(p);
+        return;
+    }
+    p->watch = w;
 }
 
-int persist_start(const char *path, double interval, char *err, size_t errlen)
+int persist_start(struct persist *p, struct store *st, const char *path, double interval,
+                  char *err, size_t errlen)
 {
-    snap_path = path;
     size_t n;
-    if (snapshot_load(path, &n, err, errlen) == -1)
+    p->store = st;
+    p->path = path;
+    if (snapshot_load(st, path, &n, err, errlen) == -1)
         return -1;
-    loaded_ok = 1;
+    p->loaded_ok = 1;
     log_info("event=snapshot-loaded path=\"%s\" items=%zu", path, n);
     if (interval > 0) {
-        timer = event_new(reactor_base(), -1, EV_PERSIST, on_interval, NULL);
+        p->timer = event_new(reactor_base(), -1, EV_PERSIST, on_interval, p);
         struct timeval tv = reactor_timeval(interval);
-        if (!timer || event_add(timer, &tv) == -1) {
+        if (!p->timer || event_add(p->timer, &tv) == -1) {
             snprintf(err, errlen, "cannot start the snapshot timer");
             return -1;
         }
@@ -78,24 +123,28 @@ int persist_start(const char *path, double interval, char *err, size_t errlen)
     return 0;
 }
 
-void persist_final(void)
+/* A writer still running covers an earlier moment than the write that
+ * follows, so it is killed rather than waited for; its watch is detached
+ * and freed by the reactor once it reaps the child. */
+void persist_final(struct persist *p)
 {
-    if (!loaded_ok)
+    if (p->timer) {
+        event_free(p->timer);
+        p->timer = NULL;
+    }
+    if (p->writer) {
+        if (p->watch)
+            p->watch->owner = NULL;
+        p->watch = NULL;
+        kill_writer(p);
+    }
+    if (!p->loaded_ok)
         return;
-    if (timer) {
-        event_free(timer);
-        timer = NULL;
-    }
-    if (writer) {
-        int status;
-        while (waitpid(writer, &status, 0) == -1 && errno == EINTR)
-            ;
-        writer = 0;
-    }
+    p->loaded_ok = 0;
     char err[512];
     size_t n;
-    if (snapshot_write(snap_path, &n, err, sizeof err) == -1)
+    if (snapshot_write(p->store, p->path, &n, err, sizeof err) == -1)
         log_error("event=snapshot-failed error=\"%s\"", err);
     else
-        log_info("event=snapshot path=\"%s\" items=%zu", snap_path, n);
+        log_info("event=snapshot path=\"%s\" items=%zu", p->path, n);
 }

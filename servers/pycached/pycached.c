@@ -2,9 +2,12 @@
  * gale pycached: the key-value store of Twisted's introduction (its JSON
  * protocol on -p, its HTTP service with an admin page on --http) and the
  * memcached text protocol on --memcached, all over one store bounded by
- * --max-memory, optionally kept across restarts in --snapshot.
+ * --max-memory, optionally kept across restarts in --snapshot.  Each
+ * start makes an instance (pycached.h) hanging off its options, so that
+ * instances with different options can run in one process.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <event2/event.h>
 
@@ -31,9 +34,8 @@ struct pyc_cfg {
     double snapshot_interval;
     double http_request_timeout;
     double http_idle_timeout;
+    struct pyc_server *srv;       /* made by start, freed by cleanup; not an option */
 };
-
-static struct event *reaper;
 
 /*
  * A cache is never exposed by default: a TCP endpoint without an
@@ -85,14 +87,15 @@ static int pyc_check(void *p, char *err, size_t errlen)
     return 0;
 }
 
-typedef int (*service_start_fn)(const char *endpoint, char *err, size_t errlen);
+typedef int (*service_start_fn)(struct pyc_server *srv, const char *endpoint, char *err,
+                                size_t errlen);
 
-static int start_service(const char *name, const char *desc, service_start_fn start,
-                         char *err, size_t errlen)
+static int start_service(struct pyc_server *srv, const char *name, const char *desc,
+                         service_start_fn start, char *err, size_t errlen)
 {
     char ep[EP_VALUE_MAX + 32];
     if (loopback_default(desc, ep, sizeof ep, err, errlen) == -1 ||
-        start(ep, err, errlen) == -1)
+        start(srv, ep, err, errlen) == -1)
         return -1;
     log_info("event=listen service=%s endpoint=\"%s\"", name, ep);
     return 0;
@@ -100,62 +103,89 @@ static int start_service(const char *name, const char *desc, service_start_fn st
 
 static void on_reap(evutil_socket_t fd, short what, void *arg)
 {
-    (void)fd, (void)what, (void)arg;
-    store_reap_expired(REAP_BUCKETS);
+    struct pyc_server *srv = arg;
+    (void)fd, (void)what;
+    store_reap_expired(srv->store, REAP_BUCKETS);
 }
 
-static int start_reaper(char *err, size_t errlen)
+static int start_reaper(struct pyc_server *srv, char *err, size_t errlen)
 {
     struct timeval tv = { 0, REAP_INTERVAL_MS * 1000 };
-    reaper = event_new(reactor_base(), -1, EV_PERSIST, on_reap, NULL);
-    if (!reaper || event_add(reaper, &tv) == -1) {
+    srv->reaper = event_new(reactor_base(), -1, EV_PERSIST, on_reap, srv);
+    if (!srv->reaper || event_add(srv->reaper, &tv) == -1) {
         snprintf(err, errlen, "cannot start the expiry timer");
         return -1;
     }
     return 0;
 }
 
-static int pyc_start(void *p, char *err, size_t errlen)
+/* The instance's store, snapshot and services.  On failure what was
+ * made so far stays in srv, for cleanup to free. */
+static int start_instance(struct pyc_server *srv, const struct pyc_cfg *cfg, char *err,
+                          size_t errlen)
 {
-    struct pyc_cfg *cfg = p;
-    stats_init();
-    if (store_init(cfg->max_memory, cfg->max_item_size) == -1) {
+    stats_init(&srv->stats);
+    srv->http_request_timeout = cfg->http_request_timeout;
+    srv->http_idle_timeout = cfg->http_idle_timeout;
+    srv->store = store_create(cfg->max_memory, cfg->max_item_size, &srv->stats);
+    if (!srv->store) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (cfg->snapshot && persist_start(cfg->snapshot, cfg->snapshot_interval, err, errlen) == -1)
+    if (cfg->snapshot && persist_start(&srv->persist, srv->store, cfg->snapshot,
+                                       cfg->snapshot_interval, err, errlen) == -1)
         return -1;
-    if (start_service("json", cfg->port, json_service_start, err, errlen) == -1)
+    if (start_service(srv, "json", cfg->port, json_service_start, err, errlen) == -1)
         return -1;
-    http_service_set_timeouts(cfg->http_request_timeout, cfg->http_idle_timeout);
-    if (!cfg->no_http && start_service("http", cfg->http, http_service_start, err, errlen) == -1)
+    if (!cfg->no_http &&
+        start_service(srv, "http", cfg->http, http_service_start, err, errlen) == -1)
         return -1;
     if (cfg->memcached &&
-        start_service("memcached", cfg->memcached, memcached_service_start, err, errlen) == -1)
+        start_service(srv, "memcached", cfg->memcached, memcached_service_start, err,
+                      errlen) == -1)
         return -1;
-    return start_reaper(err, errlen);
+    return start_reaper(srv, err, errlen);
 }
 
+static int pyc_start(void *p, char *err, size_t errlen)
+{
+    struct pyc_cfg *cfg = p;
+    cfg->srv = calloc(1, sizeof *cfg->srv);
+    if (!cfg->srv) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return start_instance(cfg->srv, cfg, err, errlen);
+}
+
+/* This instance's services only: the others in the process go on. */
 static void pyc_stop(void *p)
 {
     struct pyc_cfg *cfg = p;
-    json_service_stop();
-    if (!cfg->no_http)
-        http_service_stop();
-    if (cfg->memcached)
-        memcached_service_stop();
+    if (!cfg->srv)
+        return;
+    json_service_stop(cfg->srv);
+    http_service_stop(cfg->srv);
+    memcached_service_stop(cfg->srv);
 }
 
+/* Frees all the instance made, however far its start got.  The
+ * services go first: closing their sessions counts in the stats. */
 static void pyc_cleanup(void *p)
 {
     struct pyc_cfg *cfg = p;
-    if (reaper) {
-        event_free(reaper);
-        reaper = NULL;
-    }
-    if (cfg->snapshot)
-        persist_final();
-    store_destroy();
+    struct pyc_server *srv = cfg->srv;
+    if (!srv)
+        return;
+    json_service_free(srv);
+    http_service_free(srv);
+    memcached_service_free(srv);
+    if (srv->reaper)
+        event_free(srv->reaper);
+    persist_final(&srv->persist);
+    store_destroy(srv->store);
+    free(srv);
+    cfg->srv = NULL;
 }
 
 #define C(field) OPT_AT(struct pyc_cfg, field)

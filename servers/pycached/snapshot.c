@@ -33,19 +33,16 @@ static const char trailer_magic[8] = "GALEEND1";
 
 /* --- CRC-32 (IEEE 802.3, as zlib) ------------------------------------ */
 
-static uint32_t crc_table[256];
+/* The table of the byte-at-a-time CRC, made by the compiler: entry i is
+ * i shifted through the polynomial eight times, one bit at a time. */
+#define CRC_BIT(c) (((c) >> 1) ^ (0xedb88320u & (0u - ((c) & 1u))))
+#define CRC_BYTE(i) \
+    CRC_BIT(CRC_BIT(CRC_BIT(CRC_BIT(CRC_BIT(CRC_BIT(CRC_BIT(CRC_BIT((uint32_t)(i)))))))))
+#define CRC_4(i) CRC_BYTE(i), CRC_BYTE((i) + 1), CRC_BYTE((i) + 2), CRC_BYTE((i) + 3)
+#define CRC_16(i) CRC_4(i), CRC_4((i) + 4), CRC_4((i) + 8), CRC_4((i) + 12)
+#define CRC_64(i) CRC_16(i), CRC_16((i) + 16), CRC_16((i) + 32), CRC_16((i) + 48)
 
-static void crc_init(void)
-{
-    if (crc_table[1])
-        return;
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-        crc_table[i] = c;
-    }
-}
+static const uint32_t crc_table[256] = { CRC_64(0), CRC_64(64), CRC_64(128), CRC_64(192) };
 
 static uint32_t crc_update(uint32_t crc, const void *data, size_t n)
 {
@@ -116,14 +113,14 @@ static int write_item(const struct item *it, void *arg)
     return w->failed;
 }
 
-static int write_all(struct writer *w)
+static int write_all(const struct store *st, struct writer *w)
 {
     unsigned char h[HEADER_LEN] = { 0 };
     memcpy(h, header_magic, 8);
     put32(h + 8, VERSION);
     put64(h + 16, (uint64_t)time(NULL));
     emit(w, h, sizeof h);
-    store_foreach(write_item, w);
+    store_foreach(st, write_item, w);
     unsigned char t[TRAILER_LEN] = { 0 };
     memcpy(t, trailer_magic, 8);
     put64(t + 8, w->count);
@@ -146,14 +143,20 @@ static void sync_folder(const char *path)
     }
 }
 
-int snapshot_write(const char *path, size_t *written, char *err, size_t errlen)
+int snapshot_tmp_path(const char *path, long pid, char *out, size_t outlen)
+{
+    int n = snprintf(out, outlen, "%s.tmp.%ld", path, pid);
+    return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+int snapshot_write(const struct store *st, const char *path, size_t *written, char *err,
+                   size_t errlen)
 {
     char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
+    if (snapshot_tmp_path(path, (long)getpid(), tmp, sizeof tmp) == -1) {
         snprintf(err, errlen, "%s: path too long", path);
         return -1;
     }
-    crc_init();
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
@@ -167,7 +170,7 @@ int snapshot_write(const char *path, size_t *written, char *err, size_t errlen)
         return -1;
     }
     setvbuf(w.f, NULL, _IOFBF, WRITE_BUFFER);
-    int bad = write_all(&w) == -1 || fflush(w.f) != 0 || fsync(fd) != 0;
+    int bad = write_all(st, &w) == -1 || fflush(w.f) != 0 || fsync(fd) != 0;
     int saved = errno;
     if (fclose(w.f) != 0 && !bad) {
         bad = 1;
@@ -216,7 +219,7 @@ static const char *check_records(const unsigned char *p, size_t len, uint64_t co
     return n == count ? NULL : "the item count does not match";
 }
 
-static size_t load_records(const unsigned char *p, size_t len)
+static size_t load_records(struct store *st, const unsigned char *p, size_t len)
 {
     size_t pos = HEADER_LEN, loaded = 0;
     while (pos < len) {
@@ -226,8 +229,8 @@ static size_t load_records(const unsigned char *p, size_t len)
             .val = (const char *)r + RECORD_LEN + r[0], .nval = get32(r + 20),
             .flags = get32(r + 4), .exptime = get32(r + 8), .kind = (enum item_kind)r[1],
         };
-        if (store_restore(&v, get32(r + 12), get32(r + 16)) == STORE_STORED &&
-            store_peek(v.key, v.nkey))
+        if (store_restore(st, &v, get32(r + 12), get32(r + 16)) == STORE_STORED &&
+            store_peek(st, v.key, v.nkey))
             loaded++;
         pos += RECORD_LEN + v.nkey + v.nval;
     }
@@ -248,8 +251,8 @@ static int read_whole(int fd, unsigned char *buf, size_t len)
     return 0;
 }
 
-static int verify_and_load(const char *path, const unsigned char *p, size_t len,
-                           size_t *loaded, char *err, size_t errlen)
+static int verify_and_load(struct store *st, const char *path, const unsigned char *p,
+                           size_t len, size_t *loaded, char *err, size_t errlen)
 {
     if (len < 8 || memcmp(p, header_magic, 7) != 0)
         return damaged(path, "not a gale pycached snapshot", err, errlen);
@@ -260,17 +263,17 @@ static int verify_and_load(const char *path, const unsigned char *p, size_t len,
     const unsigned char *t = p + len - TRAILER_LEN;
     if (memcmp(t, trailer_magic, 8) != 0)
         return damaged(path, "truncated: no end marker", err, errlen);
-    crc_init();
     if (crc_update(0, p, len - 8) != get32(t + 16))
         return damaged(path, "checksum mismatch", err, errlen);
     const char *why = check_records(p, len - TRAILER_LEN, get64(t + 8));
     if (why)
         return damaged(path, why, err, errlen);
-    *loaded = load_records(p, len - TRAILER_LEN);
+    *loaded = load_records(st, p, len - TRAILER_LEN);
     return 0;
 }
 
-int snapshot_load(const char *path, size_t *loaded, char *err, size_t errlen)
+int snapshot_load(struct store *st, const char *path, size_t *loaded, char *err,
+                  size_t errlen)
 {
     *loaded = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -299,7 +302,7 @@ int snapshot_load(const char *path, size_t *loaded, char *err, size_t errlen)
                  errno ? strerror(errno) : "file shrank while read");
         r = -1;
     } else {
-        r = verify_and_load(path, buf, len, loaded, err, errlen);
+        r = verify_and_load(st, path, buf, len, loaded, err, errlen);
     }
     free(buf);
     close(fd);

@@ -4,15 +4,6 @@
 #include <string.h>
 #include <time.h>
 
-#define NAMES_MAX 64
-
-struct pyc_stats pyc_stats;
-
-static struct {
-    const char *name;
-    uint64_t n;
-} commands[PROTO_COUNT][NAMES_MAX];
-
 static double now(void)
 {
     struct timespec ts;
@@ -20,54 +11,54 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void stats_init(void)
+void stats_init(struct pyc_stats *s)
 {
-    memset(&pyc_stats, 0, sizeof pyc_stats);
-    memset(commands, 0, sizeof commands);
-    pyc_stats.started = now();
+    memset(s, 0, sizeof *s);
+    s->started = now();
 }
 
-double stats_uptime(void)
+double stats_uptime(const struct pyc_stats *s)
 {
-    double up = now() - pyc_stats.started;
+    double up = now() - s->started;
     return up < 0 ? 0 : up;
 }
 
-void stats_conn_open(enum pyc_proto p)
+void stats_conn_open(struct pyc_stats *s, enum pyc_proto p)
 {
-    pyc_stats.curr_connections++;
-    pyc_stats.total_connections++;
-    pyc_stats.conns[p]++;
+    s->curr_connections++;
+    s->total_connections++;
+    s->conns[p]++;
 }
 
-void stats_conn_close(enum pyc_proto p)
+void stats_conn_close(struct pyc_stats *s, enum pyc_proto p)
 {
-    pyc_stats.curr_connections--;
-    pyc_stats.conns[p]--;
+    s->curr_connections--;
+    s->conns[p]--;
 }
 
 /* Names are literals, so the same command mostly arrives with the same
  * pointer: compare pointers first, text second. */
-void stats_command(enum pyc_proto p, const char *name)
+void stats_command(struct pyc_stats *s, enum pyc_proto p, const char *name)
 {
-    for (size_t i = 0; i < NAMES_MAX; i++) {
-        if (!commands[p][i].name) {
-            commands[p][i].name = name;
-            commands[p][i].n = 1;
+    struct pyc_command_count *c = s->commands[p];
+    for (size_t i = 0; i < STATS_NAMES_MAX; i++) {
+        if (!c[i].name) {
+            c[i].name = name;
+            c[i].n = 1;
             return;
         }
-        if (commands[p][i].name == name || strcmp(commands[p][i].name, name) == 0) {
-            commands[p][i].n++;
+        if (c[i].name == name || strcmp(c[i].name, name) == 0) {
+            c[i].n++;
             return;
         }
     }
 }
 
-void stats_foreach_command(stats_command_fn fn, void *arg)
+void stats_foreach_command(const struct pyc_stats *s, stats_command_fn fn, void *arg)
 {
     for (int p = 0; p < PROTO_COUNT; p++)
-        for (size_t i = 0; i < NAMES_MAX && commands[p][i].name; i++)
-            fn((enum pyc_proto)p, commands[p][i].name, commands[p][i].n, arg);
+        for (size_t i = 0; i < STATS_NAMES_MAX && s->commands[p][i].name; i++)
+            fn((enum pyc_proto)p, s->commands[p][i].name, s->commands[p][i].n, arg);
 }
 
 const char *stats_proto_name(enum pyc_proto p)

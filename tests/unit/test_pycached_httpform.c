@@ -18,11 +18,11 @@
 /* "command|key|value|ttl" as a JSON string ("-" for an absent field),
  * so that httpform_run hands it back as text; commands "none", "fail"
  * and "json" answer no value, an error and a JSON array. */
-int pyc_run(enum pyc_proto proto, const struct pyc_request *r, struct evbuffer *out,
-            char *err, size_t errlen)
+int pyc_run(struct pyc_server *srv, enum pyc_proto proto, const struct pyc_request *r,
+            struct evbuffer *out, char *err, size_t errlen)
 {
     char desc[512];
-    (void)proto;
+    (void)srv, (void)proto;
     if (r->ncommand == 4 && memcmp(r->command, "none", 4) == 0)
         return 0;
     if (r->ncommand == 4 && memcmp(r->command, "fail", 4) == 0) {
@@ -50,7 +50,7 @@ static const char *run(const char *form)
     static char got[1024];
     char err[256] = "";
     struct evbuffer *out = evbuffer_new();
-    int rc = httpform_run(form, strlen(form), out, err, sizeof err);
+    int rc = httpform_run(NULL, form, strlen(form), out, err, sizeof err);
     size_t n = evbuffer_get_length(out);
     if (rc < 0)
         snprintf(got, sizeof got, "%d!%s", rc, err);
@@ -129,7 +129,7 @@ static void test_noise(void)
         memcpy(copy, body, n);
         char err[128] = "";
         struct evbuffer *out = evbuffer_new();
-        int rc = httpform_run(copy, n, out, err, sizeof err);
+        int rc = httpform_run(NULL, copy, n, out, err, sizeof err);
         ok &= rc == 1 || (rc == -1 && err[0]);
         evbuffer_free(out);
         free(copy);
