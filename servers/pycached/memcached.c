@@ -23,6 +23,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "instance.h"
 #include "log.h"
 #include "mcproto.h"
 #include "mcstats.h"
@@ -440,8 +441,10 @@ static void on_flush_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct pyc_server *srv = arg;
     (void)fd, (void)what;
+    instance_push(srv->self);
     log_info("event=flush_all delayed=1 items=%zu", store_count(srv->store));
     store_clear(srv->store);
+    instance_pop();
 }
 
 /* flush_all [delay]: a later flush replaces a pending one, as memcached's

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <event2/event.h>
 
+#include "instance.h"
 #include "log.h"
 #include "reactor.h"
 #include "snapshot.h"
@@ -71,10 +72,8 @@ static void kill_writer(struct persist *p)
     p->writer = 0;
 }
 
-static void on_interval(evutil_socket_t fd, short what, void *arg)
+static void start_writer(struct persist *p)
 {
-    struct persist *p = arg;
-    (void)fd, (void)what;
     if (p->writer)
         return;                   /* the last one is still writing */
     struct persist_watch *w = malloc(sizeof *w);
@@ -102,12 +101,22 @@ static void on_interval(evutil_socket_t fd, short what, void *arg)
     p->watch = w;
 }
 
+static void on_interval(evutil_socket_t fd, short what, void *arg)
+{
+    struct persist *p = arg;
+    (void)fd, (void)what;
+    instance_push(p->owner);
+    start_writer(p);
+    instance_pop();
+}
+
 int persist_start(struct persist *p, struct store *st, const char *path, double interval,
                   char *err, size_t errlen)
 {
     size_t n;
     p->store = st;
     p->path = path;
+    p->owner = instance_current();
     if (snapshot_load(st, path, &n, err, errlen) == -1)
         return -1;
     p->loaded_ok = 1;

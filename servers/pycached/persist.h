@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+struct gale_instance;
+
 struct event;
 struct store;
 struct persist_watch;
@@ -22,6 +24,7 @@ struct persist {
     pid_t writer;                 /* the child writing now, or 0 */
     struct persist_watch *watch;  /* what the reactor calls back with when it exits */
     int loaded_ok;                /* never overwrite a file we refused */
+    struct gale_instance *owner;  /* current in its timer */
 };
 
 /* Loads path (if present) into st and starts the interval timer (0:

@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "endpoint.h"
+#include "instance.h"
 #include "log.h"
 #include "persist.h"
 #include "pycached.h"
@@ -105,7 +106,9 @@ static void on_reap(evutil_socket_t fd, short what, void *arg)
 {
     struct pyc_server *srv = arg;
     (void)fd, (void)what;
+    instance_push(srv->self);
     store_reap_expired(srv->store, REAP_BUCKETS);
+    instance_pop();
 }
 
 static int start_reaper(struct pyc_server *srv, char *err, size_t errlen)
@@ -155,7 +158,26 @@ static int pyc_start(void *p, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    cfg->srv->self = instance_current();
     return start_instance(cfg->srv, cfg, err, errlen);
+}
+
+static void add_listen(const char *desc, int udp,
+                       void (*add)(void *ctx, int udp, const char *endpoint), void *ctx)
+{
+    char ep[3 * EP_VALUE_MAX], err[256];
+    if (desc && loopback_default(desc, ep, sizeof ep, err, sizeof err) == 0)
+        add(ctx, udp, ep);
+}
+
+static void pyc_listens(const void *p, void (*add)(void *ctx, int udp, const char *endpoint),
+                        void *ctx)
+{
+    const struct pyc_cfg *cfg = p;
+    add_listen(cfg->port, 0, add, ctx);
+    if (!cfg->no_http)
+        add_listen(cfg->http, 0, add, ctx);
+    add_listen(cfg->memcached, 0, add, ctx);
 }
 
 /* This instance's services only: the others in the process go on. */
@@ -238,6 +260,7 @@ const struct gale_server gale_server_pycached = {
     .opts = pyc_opts,
     .cfg_size = sizeof(struct pyc_cfg),
     .check = pyc_check,
+    .listens = pyc_listens,
     .start = pyc_start,
     .stop = pyc_stop,
     .cleanup = pyc_cleanup,

@@ -13,6 +13,8 @@
 #include "persist.h"
 #include "stats.h"
 
+struct gale_instance;
+
 struct event;
 struct evbuffer;
 struct session_service;
@@ -27,6 +29,7 @@ struct pyc_server {
     struct session_service *json, *http, *memcached;   /* NULL: not started */
     struct evbuffer *scratch;       /* JSON: a command's value, before its reply wraps it */
     struct event *flush_timer;      /* memcached: a delayed flush_all */
+    struct gale_instance *self;     /* current in the timers of its own */
     double http_request_timeout;    /* --http-request-timeout: to send a whole request */
     double http_idle_timeout;       /* --http-idle-timeout: idle keep-alive, or not reading */
 };
