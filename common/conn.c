@@ -75,6 +75,15 @@ int listener_port(const struct gale_listener *l)
     return socket_local_port(l->fd);
 }
 
+const char *conn_peer(const struct gale_conn *c)
+{
+    static _Thread_local char ring[4][64];
+    static _Thread_local unsigned next;
+    char *buf = ring[next++ % 4];
+    sockaddr_format(&c->peer_addr.sa, c->peer_len, buf, sizeof ring[0]);
+    return buf;
+}
+
 double conn_age(const struct gale_conn *c)
 {
     struct timeval now, d;
@@ -291,9 +300,13 @@ static void conn_new(struct gale_listener *l, int fd, struct sockaddr_storage *s
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
-    sockaddr_format((struct sockaddr *)ss, len, c->peer, sizeof c->peer);
-    memcpy(&c->peer_addr, ss, len <= sizeof c->peer_addr ? len : sizeof c->peer_addr);
-    c->peer_len = len;
+    if (ss->ss_family == AF_INET || ss->ss_family == AF_INET6) {
+        c->peer_len = len <= sizeof c->peer_addr ? len : sizeof c->peer_addr;
+        memcpy(&c->peer_addr, ss, c->peer_len);
+    } else {
+        c->peer_addr.sa.sa_family = ss->ss_family;     /* unix: nameless */
+        c->peer_len = sizeof c->peer_addr.sa.sa_family;
+    }
     conn_link(c);
     l->count++;
     listener_update(l);

@@ -12,6 +12,7 @@
 #define GALE_CONN_H
 
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include "endpoint.h"
@@ -30,14 +31,22 @@ struct gale_conn {
     int fd;                          /* -1 once owned by a bufferevent */
     int tls;                         /* accepted on an ssl endpoint */
     struct gale_listener *listener;
-    char peer[80];                   /* "127.0.0.1:40112" */
-    struct sockaddr_storage peer_addr;
+    union {                          /* the client; a unix one keeps only its family */
+        struct sockaddr sa;
+        struct sockaddr_in in;
+        struct sockaddr_in6 in6;
+    } peer_addr;
     socklen_t peer_len;
     struct timeval started;
     gale_abort_cb abort;             /* set by the server */
     void *data;                      /* the server's session */
     struct gale_conn *prev, *next;   /* every open connection */
 };
+
+/* The client as text, "127.0.0.1:40112", "[::1]:5000" or "unix", made
+ * when asked (a connection is small while it waits): the string stays
+ * good until four more calls. */
+const char *conn_peer(const struct gale_conn *c);
 
 /* Startup only: bind the endpoint (or take the inherited socket). */
 struct gale_listener *listener_open(const char *desc, gale_accept_cb cb, void *arg,

@@ -246,7 +246,7 @@ static void on_accept(struct gale_conn *c, void *arg)
     c->data = s;
     c->abort = on_conn_abort;
     log_debug("id=%" PRIu64 " event=accept service=%s client=%s", c->id,
-              svc->proto->name ? svc->proto->name : "-", c->peer);
+              svc->proto->name ? svc->proto->name : "-", conn_peer(c));
     gs_enter(s);
     if (open_io(s, c) == -1) {
         gs_close_now(s, "out of memory");
@@ -319,7 +319,7 @@ void *session_server(const struct gale_session *s) { return s->svc->arg; }
 void *session_data(const struct gale_session *s) { return s->data; }
 void session_set_data(struct gale_session *s, void *data) { s->data = data; }
 uint64_t session_id(const struct gale_session *s) { return s->conn->id; }
-const char *session_peer(const struct gale_session *s) { return s->conn->peer; }
+const char *session_peer(const struct gale_session *s) { return conn_peer(s->conn); }
 
 const struct sockaddr *session_peer_addr(const struct gale_session *s, socklen_t *len)
 {
@@ -362,6 +362,6 @@ int session_local_port(const struct gale_session *s)
 void session_log_fields(const struct gale_session *s, char *buf, size_t len)
 {
     snprintf(buf, len, "id=%" PRIu64 " client=%s duration=%.3f bytes_in=%" PRIu64
-             " bytes_out=%" PRIu64, s->conn->id, s->conn->peer, conn_age(s->conn),
+             " bytes_out=%" PRIu64, s->conn->id, conn_peer(s->conn), conn_age(s->conn),
              s->bytes_in, s->bytes_out);
 }

@@ -173,11 +173,11 @@ static void session_end(struct pf_session *s, const struct relay_stats *st, cons
     uint64_t up = st ? st->a_to_b : 0, down = st ? st->b_to_a : 0;
     if (error)
         log_info("id=%" PRIu64 " event=close client=%s target=%s to_target=%" PRIu64
-                 " to_client=%" PRIu64 " duration=%.3f error=\"%s\"", c->id, c->peer,
+                 " to_client=%" PRIu64 " duration=%.3f error=\"%s\"", c->id, conn_peer(c),
                  s->target, up, down, conn_age(c), error);
     else
         log_info("id=%" PRIu64 " event=close client=%s target=%s to_target=%" PRIu64
-                 " to_client=%" PRIu64 " duration=%.3f", c->id, c->peer, s->target, up, down,
+                 " to_client=%" PRIu64 " duration=%.3f", c->id, conn_peer(c), s->target, up, down,
                  conn_age(c));
     conn_free(c);
     free(s);
@@ -250,7 +250,7 @@ static void pf_accept(struct gale_conn *c, void *arg)
     snprintf(s->target, sizeof s->target, "%s:%d", f->host, f->port);
     c->data = s;
     c->abort = pf_abort;
-    log_debug("id=%" PRIu64 " event=accept client=%s", c->id, c->peer);
+    log_debug("id=%" PRIu64 " event=accept client=%s", c->id, conn_peer(c));
     s->job = connect_host(f->host, f->port, f->timeout, on_connected, s);
     if (!s->job)
         session_end(s, NULL, "out of memory");

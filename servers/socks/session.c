@@ -97,7 +97,7 @@ static void log_record(const struct socks_session *s, const char *outcome)
     const struct gale_conn *c = s->conn;
     struct socks_record r = {
         .id = c->id,
-        .client = c->peer,
+        .client = conn_peer(c),
         .version = s->version,
         .command = command_name(s->cmd),
         .dest_name = s->dest_name[0] ? s->dest_name : "-",
@@ -467,7 +467,7 @@ void socks_session_start(struct socks_cfg *srv, struct gale_conn *c)
     srv->sessions = s;
     c->data = s;
     c->abort = on_abort;
-    log_debug("id=%" PRIu64 " event=accept client=%s", c->id, c->peer);
+    log_debug("id=%" PRIu64 " event=accept client=%s", c->id, conn_peer(c));
     if (io_open(&s->io, c, on_client, on_flushed, s) == -1 ||
         !(s->timer = evtimer_new(reactor_base(), on_timer, s))) {
         session_end(s, "general failure");

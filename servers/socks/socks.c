@@ -135,7 +135,7 @@ static void on_accept(struct gale_conn *c, void *arg)
         !cidr_match_any(srv->allow_v, srv->n_allow,
                         (const struct sockaddr *)&c->peer_addr)) {
         log_info("id=%" PRIu64 " event=refused client=%s reason=\"not in --allow\"", c->id,
-                 c->peer);
+                 conn_peer(c));
         conn_free(c);
         return;
     }
