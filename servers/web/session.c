@@ -34,12 +34,10 @@
 #define CHUNK_OUT 16384
 #define PEER_IP_MAX 80            /* an address without its port, or a unix socket's name */
 
-struct web_session {
-    struct gale_session *gs;
-    struct web_instance *web;
-    enum web_state state;
-    enum session_timer timer;      /* the one armed, as the layer was told */
-    size_t head_len;               /* of the request being handled */
+/* What a request with a body or a CGI script needs: made for such a
+ * request only, so that a connection waiting for its next request stays
+ * small. */
+struct web_extra {
     /* A request body being read (WS_BODY) or dropped (WS_DISCARD): */
     int body_chunked;
     uint64_t body_left;            /* of a Content-Length body */
@@ -51,6 +49,15 @@ struct web_session {
     struct cgi_target target;
     struct evbuffer *body;
     struct cgi_job *cgi;
+};
+
+struct web_session {
+    struct gale_session *gs;
+    struct web_instance *web;
+    enum web_state state;
+    enum session_timer timer;      /* the one armed, as the layer was told */
+    size_t head_len;               /* of the request being handled */
+    struct web_extra *x;           /* NULL unless a body or a script is under way */
 };
 
 static void process(struct web_session *s);
@@ -95,19 +102,33 @@ int web_session_local_port(const struct web_session *s)
 
 /* --- life and death -------------------------------------------------- */
 
-static void free_cgi_request(struct web_session *s)
+static struct web_extra *extra(struct web_session *s)
 {
-    free(s->head);
-    free(s->req);
-    free(s->target.script_file);
-    free(s->target.script_name);
-    free(s->target.path_info);
-    if (s->body)
-        evbuffer_free(s->body);
-    s->head = NULL;
-    s->req = NULL;
-    s->body = NULL;
-    memset(&s->target, 0, sizeof s->target);
+    if (!s->x)
+        s->x = calloc(1, sizeof *s->x);
+    return s->x;
+}
+
+/* The request with a body or a script is over. */
+static void free_extra(struct web_session *s)
+{
+    struct web_extra *x = s->x;
+    if (!x)
+        return;
+    free(x->head);
+    free(x->req);
+    free(x->target.script_file);
+    free(x->target.script_name);
+    free(x->target.path_info);
+    if (x->body)
+        evbuffer_free(x->body);
+    free(x);
+    s->x = NULL;
+}
+
+static const struct http_request *extra_req(const struct web_session *s)
+{
+    return s->x ? s->x->req : NULL;
 }
 
 static void set_timer(struct web_session *s, enum session_timer why, double seconds)
@@ -161,9 +182,9 @@ void web_session_responded(struct web_session *s, const struct http_request *req
 static void on_cgi_done(int ok, int status, uint64_t bytes, int keep_alive, void *arg)
 {
     struct web_session *s = arg;
-    s->cgi = NULL;
-    web_session_responded(s, s->req, status, bytes, ok && keep_alive);
-    free_cgi_request(s);
+    s->x->cgi = NULL;
+    web_session_responded(s, s->x->req, status, bytes, ok && keep_alive);
+    free_extra(s);
     if (s->state == WS_CGI) {
         s->state = WS_HEAD;
         session_pause(s->gs, 0);
@@ -194,38 +215,41 @@ static void host_without_port(const struct http_request *req, char *out, size_t 
 static void start_cgi(struct web_session *s)
 {
     const struct web_cfg *w = s->web->cfg;
+    struct web_extra *x = s->x;
     char err[256], ip[PEER_IP_MAX];
     struct cgi_params p = {
-        .req = s->req, .program = s->target.program, .script_file = s->target.script_file,
-        .script_name = s->target.script_name, .path_info = s->target.path_info,
+        .req = x->req, .program = x->target.program, .script_file = x->target.script_file,
+        .script_name = x->target.script_name, .path_info = x->target.path_info,
         .document_root = w->path, .remote_addr = web_session_peer_ip(s, ip, sizeof ip),
         .remote_port = web_session_peer_port(s), .server_port = web_session_local_port(s),
         .https = session_is_tls(s->gs), .timeout = w->cgi_timeout,
-        .keep_alive = s->req->keep_alive, .conn_id = session_id(s->gs),
+        .keep_alive = x->req->keep_alive, .conn_id = session_id(s->gs),
         .headers = &w->add_header, .group = &s->web->cgi,
     };
     char host[256];
-    host_without_port(s->req, host, sizeof host);
+    host_without_port(x->req, host, sizeof host);
     p.server_name = host;
-    struct evbuffer *body = s->body;
-    s->body = NULL;
+    struct evbuffer *body = x->body;
+    x->body = NULL;
     s->state = WS_CGI;
-    s->cgi = cgi_start(&p, body, s->gs, on_cgi_done, s, err, sizeof err);
-    if (!s->cgi) {
+    x->cgi = cgi_start(&p, body, s->gs, on_cgi_done, s, err, sizeof err);
+    if (!x->cgi) {
         log_warnx("id=%" PRIu64 " event=cgi-failed error=\"%s\"", session_id(s->gs), err);
-        reply_error(s, 500, s->req);
-        free_cgi_request(s);
+        reply_error(s, 500, x->req);
+        free_extra(s);
     }
 }
 
 /* --- request bodies -------------------------------------------------- */
 
+/* The caller has made s->x. */
 static void begin_body(struct web_session *s, int chunked, uint64_t length)
 {
-    s->body_chunked = chunked;
-    s->body_left = chunked ? 0 : length;
-    s->body_seen = 0;
-    memset(&s->chunked, 0, sizeof s->chunked);
+    struct web_extra *x = s->x;
+    x->body_chunked = chunked;
+    x->body_left = chunked ? 0 : length;
+    x->body_seen = 0;
+    memset(&x->chunked, 0, sizeof x->chunked);
     set_timer(s, SESSION_T_REQUEST, s->web->cfg->header_timeout);
 }
 
@@ -234,15 +258,16 @@ static void begin_body(struct web_session *s, int chunked, uint64_t length)
 static int take_length(struct web_session *s, struct evbuffer *dst)
 {
     struct evbuffer *in = session_input(s->gs);
+    struct web_extra *x = s->x;
     size_t n = evbuffer_get_length(in);
-    if (n > s->body_left)
-        n = (size_t)s->body_left;
+    if (n > x->body_left)
+        n = (size_t)x->body_left;
     if (dst)
         evbuffer_remove_buffer(in, dst, n);
     else
         evbuffer_drain(in, n);
-    s->body_left -= n;
-    return s->body_left == 0;
+    x->body_left -= n;
+    return x->body_left == 0;
 }
 
 /* Like take_length() for a chunked body; -400 when it is malformed,
@@ -251,6 +276,7 @@ static int take_length(struct web_session *s, struct evbuffer *dst)
 static int take_chunked(struct web_session *s, struct evbuffer *dst)
 {
     struct evbuffer *in = session_input(s->gs);
+    struct web_extra *x = s->x;
     char out[CHUNK_OUT];
     for (;;) {
         size_t len = evbuffer_get_length(in), used = 0, made = 0;
@@ -258,14 +284,14 @@ static int take_chunked(struct web_session *s, struct evbuffer *dst)
             return 0;
         size_t take = len < 65536 ? len : 65536;
         const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)take);
-        int r = http_chunked_decode(&s->chunked, p, take, &used, out, sizeof out, &made);
+        int r = http_chunked_decode(&x->chunked, p, take, &used, out, sizeof out, &made);
         evbuffer_drain(in, used);
-        s->body_seen += made;
+        x->body_seen += made;
         if (dst)
             evbuffer_add(dst, out, made);
         if (r == -1)
             return -400;
-        if (s->body_seen > s->web->cfg->max_body)
+        if (x->body_seen > s->web->cfg->max_body)
             return -413;
         if (r == 1 || (used == 0 && made == 0))
             return r;
@@ -276,13 +302,13 @@ static int take_chunked(struct web_session *s, struct evbuffer *dst)
  * more must come, or a negative status. */
 static int take_body(struct web_session *s, struct evbuffer *dst)
 {
-    return s->body_chunked ? take_chunked(s, dst) : take_length(s, dst);
+    return s->x->body_chunked ? take_chunked(s, dst) : take_length(s, dst);
 }
 
 /* A CGI request's body; the script starts once it is all there. */
 static void pump_body(struct web_session *s)
 {
-    int r = take_body(s, s->body);
+    int r = take_body(s, s->x->body);
     if (r == 0)
         return;
     clear_timer(s);
@@ -290,8 +316,8 @@ static void pump_body(struct web_session *s)
         start_cgi(s);
         return;
     }
-    reply_error(s, -r, s->req);
-    free_cgi_request(s);
+    reply_error(s, -r, s->x->req);
+    free_extra(s);
 }
 
 /* The body of a request already answered, dropped so that the next
@@ -302,6 +328,7 @@ static void pump_discard(struct web_session *s)
     if (r == 0)
         return;
     clear_timer(s);
+    free_extra(s);
     if (r == 1) {
         s->state = WS_HEAD;
         return;
@@ -313,6 +340,10 @@ static void pump_discard(struct web_session *s)
 
 static void start_discard(struct web_session *s, int chunked, uint64_t length)
 {
+    if (!extra(s)) {
+        finish(s);                  /* out of memory: the answer is out, close */
+        return;
+    }
     s->state = WS_DISCARD;
     begin_body(s, chunked, length);
     pump_discard(s);
@@ -322,23 +353,26 @@ void web_session_run_cgi(struct web_session *s, const struct http_request *req,
                      struct cgi_target *t)
 {
     struct evbuffer *in = session_input(s->gs);
-    s->target = *t;
-    memset(t, 0, sizeof *t);
-    s->head = malloc(s->head_len);
-    s->req = malloc(sizeof *s->req);
-    s->body = evbuffer_new();
-    if (!s->head || !s->req || !s->body) {
-        free_cgi_request(s);
+    struct web_extra *x = extra(s);
+    if (x) {
+        x->target = *t;
+        memset(t, 0, sizeof *t);
+        x->head = malloc(s->head_len);
+        x->req = malloc(sizeof *x->req);
+        x->body = evbuffer_new();
+    }
+    if (!x || !x->head || !x->req || !x->body) {
+        free_extra(s);
         reply_error(s, 500, req);
         return;
     }
-    evbuffer_remove(in, s->head, s->head_len);
-    http_parse_request(s->head, s->head_len, &s->web->limits, s->req);
+    evbuffer_remove(in, x->head, s->head_len);
+    http_parse_request(x->head, s->head_len, &s->web->limits, x->req);
     s->head_len = 0;
     s->state = WS_BODY;
-    begin_body(s, s->req->chunked, s->req->has_length ? s->req->content_length : 0);
-    if (s->req->expect_continue && s->req->version_minor == 1 &&
-        (s->req->chunked || s->body_left > 0))
+    begin_body(s, x->req->chunked, x->req->has_length ? x->req->content_length : 0);
+    if (x->req->expect_continue && x->req->version_minor == 1 &&
+        (x->req->chunked || x->body_left > 0))
         evbuffer_add(web_session_output(s), "HTTP/1.1 100 Continue\r\n\r\n", 25);
     pump_body(s);
 }
@@ -442,8 +476,8 @@ static void ws_input(struct gale_session *gs)
 static void ws_drained(struct gale_session *gs)
 {
     struct web_session *s = session_data(gs);
-    if (s->state == WS_CGI && s->cgi)
-        cgi_client_drained(s->cgi);
+    if (s->state == WS_CGI && s->x && s->x->cgi)
+        cgi_client_drained(s->x->cgi);
     else if (s->state == WS_HEAD)
         process(s);
 }
@@ -470,7 +504,7 @@ static void ws_timeout(struct gale_session *gs, enum session_timer why)
     if (why == SESSION_T_REQUEST && s->state == WS_HEAD)
         reply_error(s, 408, NULL);
     else if (why == SESSION_T_REQUEST && s->state == WS_BODY)
-        reply_error(s, 408, s->req);
+        reply_error(s, 408, extra_req(s));
     else if (why == SESSION_T_REQUEST && s->state == WS_DISCARD)
         finish(s);                  /* the answer is out; the rest of the body never came */
     else
@@ -490,9 +524,9 @@ static void ws_close(struct gale_session *gs, const char *why)
 {
     struct web_session *s = session_data(gs);
     (void)why;
-    if (s->cgi)
-        cgi_abort(s->cgi);
-    free_cgi_request(s);
+    if (s->x && s->x->cgi)
+        cgi_abort(s->x->cgi);
+    free_extra(s);
 }
 
 const struct session_proto web_session_proto = {
