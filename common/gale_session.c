@@ -313,6 +313,52 @@ void session_service_free(struct session_service *svc)
     free(svc);
 }
 
+/* --- handing the connection over ------------------------------------ */
+
+/* The bufferevent as a new owner would have made it: no callbacks, no
+ * limits, nothing enabled. */
+static struct bufferevent *release_bufferevent(struct gale_session *s)
+{
+    struct bufferevent *bev = s->bev;
+    s->bev = NULL;
+    bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+    bufferevent_disable(bev, EV_READ | EV_WRITE);
+    bufferevent_setwatermark(bev, EV_READ, 0, 0);
+    bufferevent_set_timeouts(bev, NULL, NULL);
+    return bev;
+}
+
+int session_detach(struct gale_session *s, int *fd, struct bufferevent **bev,
+                   struct evbuffer *leftover)
+{
+    struct evbuffer *in = s->bev ? bufferevent_get_input(s->bev) : s->in;
+    *fd = -1;
+    *bev = NULL;
+    if (s->phase != PH_OPEN || (!s->bev && session_pending(s) > 0))
+        return -1;
+    if (in && leftover && evbuffer_add_buffer(leftover, in) == -1)
+        return -1;
+    if (in)
+        evbuffer_drain(in, evbuffer_get_length(in));
+    gs_arm_timer(s, SESSION_T_NONE, 0);
+    s->phase = PH_DETACHED;
+    s->want_drained = s->soon_input = s->soon_drained = 0;
+    if (s->soon)
+        event_del(s->soon);
+    if (s->bev) {
+        *bev = release_bufferevent(s);
+        return 0;
+    }
+    if (s->rev)
+        event_free(s->rev);
+    if (s->wev)
+        event_free(s->wev);
+    s->rev = s->wev = NULL;
+    *fd = s->fd;
+    s->fd = s->conn->fd = -1;         /* conn_free() must not close it */
+    return 0;
+}
+
 /* --- the session's own ----------------------------------------------- */
 
 void *session_server(const struct gale_session *s) { return s->svc->arg; }

@@ -16,6 +16,8 @@
  *     linger so the client reads the last reply) and abort (close now);
  *   - graceful shutdown of a whole service: every session is told, and
  *     the core aborts what is left at the deadline;
+ *   - handing the socket over to another owner (a relay, a child) while
+ *     the session still counts as open (session_detach);
  *   - the counters and the common fields of a close log line.
  *
  * Every callback may finish or abort its session: the session is freed
@@ -28,6 +30,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+struct bufferevent;
 struct evbuffer;
 struct gale_session;
 struct session_service;
@@ -140,6 +143,26 @@ void session_finish(struct gale_session *s, int linger);
 void session_abort(struct gale_session *s, const char *why);
 int session_finishing(const struct gale_session *s);
 int session_peer_closed(const struct gale_session *s);      /* EOF seen */
+
+/* Hands the connection over to another owner (a relay, a child process):
+ * the layer stops reading, writing and timing it and gives the socket as
+ * *fd, or under TLS the bufferevent that owns it as *bev (*fd -1), its
+ * callbacks cleared and its reading and writing disabled; what was read
+ * and not taken is moved to leftover (NULL: dropped).  Under TLS what is
+ * queued for the client stays in the bufferevent's output; on a plain
+ * socket nothing may be queued (wait for on_drained).
+ *
+ * The session lives on without I/O until the new owner is done and calls
+ * session_abort(): it still counts as an open connection (for
+ * --max-connections, and a graceful shutdown waits for it; on_stop is not
+ * called), and at the shutdown deadline or session_service_free() the
+ * layer ends it, on_close being the protocol's cue to make the new owner
+ * let go.  The layer never closes a socket it has handed over.  Its byte
+ * counters stop at the hand-over; its timer, if armed again, ends it.
+ * 0, or -1 when the session is not open or output waits on a plain socket
+ * (nothing then changes). */
+int session_detach(struct gale_session *s, int *fd, struct bufferevent **bev,
+                   struct evbuffer *leftover);
 
 /* Counters and the close line's common fields:
  * "id=7 client=127.0.0.1:40112 duration=0.012 bytes_in=120 bytes_out=4096". */

@@ -33,6 +33,7 @@ enum session_phase {
     PH_OPEN,        /* reading and answering */
     PH_FINISHING,   /* no more reading; the output goes, then the end */
     PH_LINGERING,   /* output sent, our side shut: input dropped until the client closes */
+    PH_DETACHED,    /* the socket handed over (session_detach); no I/O, the owner ends it */
     PH_DEAD,        /* closed; freed once no callback is running */
 };
 

@@ -41,6 +41,8 @@ static int wants_input(const struct gale_session *s)
 
 void gs_update_reading(struct gale_session *s)
 {
+    if (s->phase == PH_DETACHED)
+        return;                        /* the socket is someone else's */
     int want = wants_input(s);
     if (s->bev) {
         want ? bufferevent_enable(s->bev, EV_READ) : bufferevent_disable(s->bev, EV_READ);

@@ -22,6 +22,7 @@
 
 #include "conn.h"
 #include "endpoint.h"
+#include "gale_session.h"
 #include "log.h"
 #include "reactor.h"
 #include "resolver.h"
@@ -81,10 +82,9 @@ static int peer_wanted(const struct socks_bind *b, const struct sockaddr_storage
     return b->n_want == 0;
 }
 
-/* The source address the kernel would use toward dst: a UDP connect()
- * only looks up the route, nothing is sent. */
-static int route_source(const struct sockaddr_storage *dst, socklen_t dlen,
-                        struct sockaddr_storage *out, socklen_t *olen)
+/* A UDP connect() only looks up the route: nothing is sent. */
+int route_source(const struct sockaddr_storage *dst, socklen_t dlen,
+                 struct sockaddr_storage *out, socklen_t *olen)
 {
     struct sockaddr_storage to = *dst, raw;
     socklen_t rl = sizeof raw;
@@ -114,7 +114,7 @@ static void listen_address(struct socks_bind *b, struct sockaddr_storage *ss, so
             break;
         }
     if (!(b->n_want > 0 && route_source(&b->want[pick], b->want_len[pick], ss, len) == 0) &&
-        io_local(&b->s->io, ss, len) == -1) {
+        socks_local_addr(b->s, ss, len) == -1) {
         struct sockaddr_in any = { .sin_family = AF_INET };   /* a unix client */
         memset(ss, 0, sizeof *ss);
         memcpy(ss, &any, sizeof any);
@@ -137,27 +137,27 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
     if (fd == -1) {
         if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
             return;
-        session_fail(s, SOCKS5_GENERAL_FAILURE, "general failure");
+        socks_fail(s, SOCKS5_GENERAL_FAILURE, "general failure");
         return;
     }
     socks_unmap((struct sockaddr *)&raw, rl, &peer, &pl);
     sockaddr_format((struct sockaddr *)&peer, pl, s->dest_addr, sizeof s->dest_addr);
-    log_debug("id=%" PRIu64 " event=bind-accept peer=%s", s->conn->id, s->dest_addr);
+    log_debug("id=%" PRIu64 " event=bind-accept peer=%s", session_id(s->gs), s->dest_addr);
     if (!peer_wanted(b, &peer, pl)) {
         close(fd);
-        session_fail(s, SOCKS5_NOT_ALLOWED, socks5_rep_text(SOCKS5_NOT_ALLOWED));
+        socks_fail(s, SOCKS5_NOT_ALLOWED, socks5_rep_text(SOCKS5_NOT_ALLOWED));
         return;
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     s->bind = NULL;
     bind_free(b);   /* one connection only: stop listening */
-    if (session_reply(s, SOCKS5_SUCCEEDED, (struct sockaddr *)&peer, pl) == -1) {
+    if (socks_reply(s, SOCKS5_SUCCEEDED, (struct sockaddr *)&peer, pl) == -1) {
         close(fd);
-        session_end(s, "client closed");
+        socks_end(s, "client closed");
         return;
     }
-    session_relay(s, fd);
+    socks_relay(s, fd);
 }
 
 static int open_listener(struct socks_bind *b, struct sockaddr_storage *bound, socklen_t *blen)
@@ -186,19 +186,21 @@ static void start_listening(struct socks_bind *b)
         allowed += socks_dest_allowed(s->srv, (struct sockaddr *)&b->want[i],
                                       b->want_len[i]) != 0;
     if (b->n_want > 0 && allowed == 0) {
-        session_fail(s, SOCKS5_NOT_ALLOWED, socks5_rep_text(SOCKS5_NOT_ALLOWED));
+        socks_fail(s, SOCKS5_NOT_ALLOWED, socks5_rep_text(SOCKS5_NOT_ALLOWED));
         return;
     }
     if (open_listener(b, &bound, &blen) == -1) {
-        log_debug("id=%" PRIu64 " event=bind-failed error=\"%s\"", s->conn->id, strerror(errno));
-        session_fail(s, SOCKS5_GENERAL_FAILURE, "general failure");
+        log_debug("id=%" PRIu64 " event=bind-failed error=\"%s\"", session_id(s->gs),
+                  strerror(errno));
+        socks_fail(s, SOCKS5_GENERAL_FAILURE, "general failure");
         return;
     }
-    if (session_reply(s, SOCKS5_SUCCEEDED, (struct sockaddr *)&bound, blen) == -1) {
-        session_end(s, "client closed");
+    if (socks_reply(s, SOCKS5_SUCCEEDED, (struct sockaddr *)&bound, blen) == -1) {
+        socks_end(s, "client closed");
         return;
     }
-    log_debug("id=%" PRIu64 " event=bind-listen port=%d", s->conn->id, socket_local_port(b->lfd));
+    log_debug("id=%" PRIu64 " event=bind-listen port=%d", session_id(s->gs),
+              socket_local_port(b->lfd));
 }
 
 static void on_resolved(const struct resolved_addr *addrs, size_t n, const char *error,
@@ -207,9 +209,9 @@ static void on_resolved(const struct resolved_addr *addrs, size_t n, const char 
     struct socks_bind *b = arg;
     b->query = NULL;
     if (n == 0) {
-        log_debug("id=%" PRIu64 " event=bind-resolve error=\"%s\"", b->s->conn->id,
+        log_debug("id=%" PRIu64 " event=bind-resolve error=\"%s\"", session_id(b->s->gs),
                   error ? error : "?");
-        session_fail(b->s, SOCKS5_HOST_UNREACHABLE, socks5_rep_text(SOCKS5_HOST_UNREACHABLE));
+        socks_fail(b->s, SOCKS5_HOST_UNREACHABLE, socks5_rep_text(SOCKS5_HOST_UNREACHABLE));
         return;
     }
     for (size_t i = 0; i < n; i++)
@@ -227,19 +229,18 @@ void cmd_bind(struct socks_session *s)
 {
     struct socks_bind *b = calloc(1, sizeof *b);
     if (!b) {
-        session_fail(s, SOCKS5_GENERAL_FAILURE, "general failure");
+        socks_fail(s, SOCKS5_GENERAL_FAILURE, "general failure");
         return;
     }
     b->s = s;
     b->lfd = -1;
     s->bind = b;
-    session_set_state(s, ST_BIND_WAIT);
-    session_watch_client(s);
-    session_set_timer(s, bind_timeout(s->srv));
+    socks_set_state(s, ST_BIND_WAIT);
+    session_timer(s->gs, SESSION_T_REQUEST, bind_timeout(s->srv));
     if (s->dst.atyp == SOCKS_ATYP_NAME) {
         b->query = resolve_host(s->dst.name, s->dst.port, on_resolved, b);
         if (!b->query)
-            session_fail(s, SOCKS5_GENERAL_FAILURE, "general failure");
+            socks_fail(s, SOCKS5_GENERAL_FAILURE, "general failure");
         return;
     }
     struct sockaddr_storage ss;

@@ -8,11 +8,16 @@
 #include <inttypes.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 
 #include "conn.h"
 #include "connector.h"
 #include "endpoint.h"
+#include "gale_session.h"
 #include "log.h"
+#include "reactor.h"
+#include "relay.h"
 #include "session.h"
 #include "socks.h"
 #include "udp_assoc.h"
@@ -29,22 +34,79 @@ static void on_relay_done(const struct relay_stats *st, void *arg)
     s->to_dest += st->a_to_b;
     s->to_client += st->b_to_a;
     if (st->error)
-        log_debug("id=%" PRIu64 " event=relay-end error=\"%s\"", s->conn->id, st->error);
-    session_end(s, s->outcome);
+        log_debug("id=%" PRIu64 " event=relay-end error=\"%s\"", session_id(s->gs), st->error);
+    session_abort(s->gs, "finished");   /* the relay has closed the socket */
 }
 
-void session_relay(struct socks_session *s, int fd)
+/* What the client sent past its request goes to the destination first:
+ * one send to a socket just connected takes it whole but in odd cases,
+ * where the rest waits in a bufferevent of the destination's (the relay
+ * then copies instead of splicing).  -1 when out of memory, the
+ * destination then closed. */
+static int send_early(struct relay_end *dest, struct evbuffer *early)
 {
-    uint64_t early;
-    session_set_timer(s, 0);
-    session_set_state(s, ST_RELAYING);
-    s->outcome = socks5_rep_text(SOCKS5_SUCCEEDED);
-    s->relay = io_relay(&s->io, fd, on_relay_done, s, &early);
-    if (!s->relay) {
-        session_end(s, "general failure");
+    size_t n = evbuffer_get_length(early);
+    if (n == 0)
+        return 0;
+    ssize_t w = send(dest->fd, evbuffer_pullup(early, (ev_ssize_t)n), n,
+                     MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w > 0)
+        evbuffer_drain(early, (size_t)w);
+    if (evbuffer_get_length(early) == 0 || (w < 0 && errno != EAGAIN && errno != EINTR))
+        return 0;   /* sent, or the relay meets the same error */
+    struct bufferevent *bev = bufferevent_socket_new(reactor_base(), dest->fd,
+                                                     BEV_OPT_CLOSE_ON_FREE);
+    if (!bev || evbuffer_add_buffer(bufferevent_get_output(bev), early) == -1) {
+        if (bev)
+            bufferevent_free(bev);   /* closes the socket */
+        else
+            close(dest->fd);
+        return -1;
+    }
+    conn_tune_bufferevent(bev);
+    dest->fd = -1;
+    dest->bev = bev;
+    return 0;
+}
+
+static void close_end(struct relay_end e)
+{
+    if (e.bev)
+        bufferevent_free(e.bev);
+    else if (e.fd >= 0)
+        close(e.fd);
+}
+
+/* The client's socket goes to the relay (splice() between two plain
+ * sockets), after what it sent early; the session lives on, detached,
+ * until the relay is done. */
+void socks_relay(struct socks_session *s, int fd)
+{
+    struct relay_end client = { -1, NULL }, dest = { fd, NULL };
+    struct evbuffer *early = evbuffer_new();
+    if (!early || session_detach(s->gs, &client.fd, &client.bev, early) == -1) {
+        close(fd);
+        if (early)
+            evbuffer_free(early);
+        socks_end(s, "general failure");
         return;
     }
-    s->to_dest += early;
+    socks_set_state(s, ST_RELAYING);
+    s->to_dest += evbuffer_get_length(early);
+    int sent = send_early(&dest, early);
+    evbuffer_free(early);
+    s->outcome = "general failure";
+    if (sent == -1) {
+        close_end(client);
+        session_abort(s->gs, "out of memory");
+        return;
+    }
+    s->relay = relay_start(client, dest, on_relay_done, s);
+    if (!s->relay) {
+        session_abort(s->gs, "out of memory");   /* relay_start closed both */
+        return;
+    }
+    s->outcome = socks5_rep_text(SOCKS5_SUCCEEDED);
     relay_set_idle_timeout(s->relay, s->srv->idle_timeout);
 }
 
@@ -54,9 +116,9 @@ static void on_connected(int fd, int err, const char *error, void *arg)
     s->job = NULL;
     if (fd < 0) {
         int rep = socks5_rep_for_errno(err);
-        log_debug("id=%" PRIu64 " event=connect-failed dest=\"%s\" error=\"%s\"", s->conn->id,
-                  s->dest_name, error ? error : "?");
-        session_fail(s, rep, socks5_rep_text(rep));
+        log_debug("id=%" PRIu64 " event=connect-failed dest=\"%s\" error=\"%s\"",
+                  session_id(s->gs), s->dest_name, error ? error : "?");
+        socks_fail(s, rep, socks5_rep_text(rep));
         return;
     }
     struct sockaddr_storage ss;
@@ -67,12 +129,12 @@ static void on_connected(int fd, int err, const char *error, void *arg)
     sl = sizeof ss;
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
         sl = 0;
-    if (session_reply(s, SOCKS5_SUCCEEDED, sl ? (struct sockaddr *)&ss : NULL, sl) == -1) {
+    if (socks_reply(s, SOCKS5_SUCCEEDED, sl ? (struct sockaddr *)&ss : NULL, sl) == -1) {
         close(fd);
-        session_end(s, "client closed");
+        socks_end(s, "client closed");
         return;
     }
-    session_relay(s, fd);
+    socks_relay(s, fd);
 }
 
 void cmd_connect(struct socks_session *s)
@@ -84,37 +146,35 @@ void cmd_connect(struct socks_session *s)
         .filter = dest_filter,
         .filter_arg = s->srv,
     };
-    session_set_state(s, ST_CONNECTING);
-    session_watch_client(s);
+    socks_set_state(s, ST_CONNECTING);
     s->job = connect_host_opts(host, s->dst.port, &o, on_connected, s);
     if (!s->job)
-        session_fail(s, SOCKS5_GENERAL_FAILURE, "general failure");
+        socks_fail(s, SOCKS5_GENERAL_FAILURE, "general failure");
 }
 
 void cmd_udp_associate(struct socks_session *s)
 {
-    struct gale_conn *c = s->conn;
     struct sockaddr_storage local, bound;
-    socklen_t ll, bl;
+    socklen_t ll, bl, pl;
+    const struct sockaddr *peer = session_peer_addr(s->gs, &pl);
     char err[256];
     /* The client's datagrams are told apart by its IP: a unix socket has none. */
-    if (io_local(&s->io, &local, &ll) == -1) {
-        session_fail(s, SOCKS5_CMD_UNSUPPORTED, socks5_rep_text(SOCKS5_CMD_UNSUPPORTED));
+    if (socks_local_addr(s, &local, &ll) == -1) {
+        socks_fail(s, SOCKS5_CMD_UNSUPPORTED, socks5_rep_text(SOCKS5_CMD_UNSUPPORTED));
         return;
     }
-    s->udp = udp_assoc_open(s->srv, (struct sockaddr *)&local, ll, (struct sockaddr *)&c->peer_addr,
-                            c->peer_len, s->dst.port, c->id, err, sizeof err);
+    s->udp = udp_assoc_open(s->srv, (struct sockaddr *)&local, ll, peer, pl, s->dst.port,
+                            session_id(s->gs), err, sizeof err);
     if (!s->udp) {
-        log_warnx("id=%" PRIu64 " event=udp-associate error=\"%s\"", c->id, err);
-        session_fail(s, SOCKS5_GENERAL_FAILURE, "general failure");
+        log_warnx("id=%" PRIu64 " event=udp-associate error=\"%s\"", session_id(s->gs), err);
+        socks_fail(s, SOCKS5_GENERAL_FAILURE, "general failure");
         return;
     }
     udp_assoc_bound(s->udp, &bound, &bl);
-    if (session_reply(s, SOCKS5_SUCCEEDED, (struct sockaddr *)&bound, bl) == -1) {
-        session_end(s, "client closed");
+    if (socks_reply(s, SOCKS5_SUCCEEDED, (struct sockaddr *)&bound, bl) == -1) {
+        socks_end(s, "client closed");
         return;
     }
     s->outcome = socks5_rep_text(SOCKS5_SUCCEEDED);
-    session_set_state(s, ST_UDP);
-    session_watch_client(s);
+    socks_set_state(s, ST_UDP);
 }

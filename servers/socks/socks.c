@@ -1,9 +1,9 @@
 /*
  * gale socks: a SOCKS4, SOCKS4a and SOCKS5 proxy with twistd socks's
  * options (-i, -p, -l), users with RFC 1929 passwords, client and
- * destination rules.  This file holds the configuration, the listener,
- * access by client address and the connection log; session.c speaks the
- * protocols.
+ * destination rules.  This file holds the configuration, the service,
+ * the destination rules and the connection log; session.c speaks the
+ * protocols (and refuses clients by address).
  */
 #include "socks.h"
 
@@ -15,8 +15,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include "conn.h"
 #include "endpoint.h"
+#include "gale_session.h"
 #include "linefile.h"
 #include "log.h"
 #include "server.h"
@@ -128,20 +128,6 @@ int socks_dest_allowed(const struct socks_cfg *srv, const struct sockaddr *sa, s
     return !cidr_match_any(srv->deny_v, srv->n_deny, sa);
 }
 
-static void on_accept(struct gale_conn *c, void *arg)
-{
-    struct socks_cfg *srv = arg;
-    if (srv->n_allow &&
-        !cidr_match_any(srv->allow_v, srv->n_allow,
-                        (const struct sockaddr *)&c->peer_addr)) {
-        log_info("id=%" PRIu64 " event=refused client=%s reason=\"not in --allow\"", c->id,
-                 conn_peer(c));
-        conn_free(c);
-        return;
-    }
-    socks_session_start(srv, c);
-}
-
 /* --- the connection log ---------------------------------------------- */
 
 /* Names and users come from clients: anything but plain printable
@@ -206,7 +192,11 @@ static int socks_start(void *p, char *err, size_t errlen)
     }
     if (cfg->log_path && !(cfg->connlog = linefile_open(cfg->log_path, err, errlen)))
         return -1;
-    if (!listener_open(desc, on_accept, cfg, err, errlen))
+    if (!(cfg->svc = session_service_new(&socks_proto, cfg))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (session_service_listen(cfg->svc, desc, err, errlen) == -1)
         return -1;
     int users = users_configured(&cfg->users_table);
     log_info("event=config endpoint=\"%s\" users=%s deny_dest=%zu allow=%zu", desc,
@@ -217,9 +207,12 @@ static int socks_start(void *p, char *err, size_t errlen)
     return 0;
 }
 
+/* Shutdown: see session.c's on_stop. */
 static void socks_stop(void *p)
 {
-    socks_sessions_stop(p);
+    struct socks_cfg *cfg = p;
+    if (cfg->svc)
+        session_service_stop(cfg->svc);
 }
 
 static void socks_reload(void *p)
@@ -238,6 +231,8 @@ static void socks_reload(void *p)
 static void socks_cleanup(void *p)
 {
     struct socks_cfg *cfg = p;
+    session_service_free(cfg->svc);   /* first: its close lines go to the log */
+    cfg->svc = NULL;
     linefile_close(cfg->connlog);
     cfg->connlog = NULL;
     users_free(&cfg->users_table);

@@ -1,7 +1,8 @@
 /*
  * What gale socks's parts share: the configuration (parsed by socks.c),
- * the session entry point (session.c) and the close record every
- * connection ends with (written by socks.c to the log and to -l FILE).
+ * the protocol the session layer serves (session.c) and the close record
+ * every connection ends with (written by socks.c to the log and to -l
+ * FILE).
  */
 #ifndef GALE_SOCKS_H
 #define GALE_SOCKS_H
@@ -14,9 +15,8 @@
 #include "opt.h"
 #include "users.h"
 
-struct gale_conn;
 struct linefile;
-struct socks_session;
+struct session_service;
 
 #define SOCKS_DGRAM_MAX 65535        /* the largest UDP datagram relayed */
 #define SOCKS_DGRAM_ROOM 262         /* room in front for the longest SOCKS5 header */
@@ -38,14 +38,13 @@ struct socks_cfg {
     struct socks_users users_table;  /* --user and --users */
     /* the running instance, made by start: */
     struct linefile *connlog;        /* -l FILE, or NULL */
-    struct socks_session *sessions;  /* every open session, for shutdown */
+    struct session_service *svc;     /* the connections */
     uint8_t *dgram;                  /* UDP: one datagram at a time, SOCKS_DGRAM_ROOM in front */
 };
 
-/* session.c: a client from an allowed address, served by the instance srv. */
-void socks_session_start(struct socks_cfg *srv, struct gale_conn *c);
-/* session.c: shutdown has begun; clients still in their handshake go. */
-void socks_sessions_stop(struct socks_cfg *srv);
+/* session.c: SOCKS on the session layer; the service's argument is the
+ * socks_cfg.  Clients not in --allow are refused at once. */
+extern const struct session_proto socks_proto;
 
 /* 0 when the destination is refused by --deny-dest. */
 int socks_dest_allowed(const struct socks_cfg *srv, const struct sockaddr *sa, socklen_t len);
