@@ -376,6 +376,7 @@ int session_fd(const struct gale_session *s) { return s->bev ? -1 : s->fd; }
 int session_is_tls(const struct gale_session *s) { return s->bev != NULL; }
 int session_finishing(const struct gale_session *s) { return s->phase != PH_OPEN; }
 int session_peer_closed(const struct gale_session *s) { return s->peer_eof; }
+struct gale_instance *session_instance(const struct gale_session *s) { return s->svc->owner; }
 uint64_t session_bytes_in(const struct gale_session *s) { return s->bytes_in; }
 uint64_t session_bytes_out(const struct gale_session *s) { return s->bytes_out; }
 double session_age(const struct gale_session *s) { return conn_age(s->conn); }

@@ -143,6 +143,9 @@ void session_finish(struct gale_session *s, int linger);
 void session_abort(struct gale_session *s, const char *why);
 int session_finishing(const struct gale_session *s);
 int session_peer_closed(const struct gale_session *s);      /* EOF seen */
+/* The instance whose service it is (instance.h): a protocol's own events
+ * make it current. */
+struct gale_instance *session_instance(const struct gale_session *s);
 
 /* Hands the connection over to another owner (a relay, a child process):
  * the layer stops reading, writing and timing it and gives the socket as

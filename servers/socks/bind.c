@@ -23,6 +23,7 @@
 #include "conn.h"
 #include "endpoint.h"
 #include "gale_session.h"
+#include "instance.h"
 #include "log.h"
 #include "reactor.h"
 #include "resolver.h"
@@ -126,13 +127,11 @@ static void listen_address(struct socks_bind *b, struct sockaddr_storage *ss, so
         ((struct sockaddr_in6 *)ss)->sin6_port = 0;
 }
 
-static void on_accept(evutil_socket_t lfd, short what, void *arg)
+static void take_peer(struct socks_bind *b, evutil_socket_t lfd)
 {
-    struct socks_bind *b = arg;
     struct socks_session *s = b->s;
     struct sockaddr_storage raw, peer;
     socklen_t rl = sizeof raw, pl;
-    (void)what;
     int fd = accept4(lfd, (struct sockaddr *)&raw, &rl, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd == -1) {
         if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
@@ -158,6 +157,15 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
         return;
     }
     socks_relay(s, fd);
+}
+
+static void on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+    struct socks_bind *b = arg;
+    (void)what;
+    instance_push(session_instance(b->s->gs));
+    take_peer(b, lfd);
+    instance_pop();
 }
 
 static int open_listener(struct socks_bind *b, struct sockaddr_storage *bound, socklen_t *blen)

@@ -102,6 +102,14 @@ static int listen_desc(const struct socks_cfg *cfg, char *out, size_t outlen)
     return 0;
 }
 
+static void socks_listens(const void *p, void (*add)(void *ctx, int udp, const char *endpoint),
+                          void *ctx)
+{
+    char desc[EP_VALUE_MAX + 64];
+    if (listen_desc(p, desc, sizeof desc) == 0)
+        add(ctx, 0, desc);
+}
+
 /* Whether the listener can be reached from beyond this machine. */
 static int open_to_network(const char *desc)
 {
@@ -288,6 +296,7 @@ const struct gale_server gale_server_socks = {
     .opts = socks_opts,
     .cfg_size = sizeof(struct socks_cfg),
     .check = socks_check,
+    .listens = socks_listens,
     .start = socks_start,
     .reload = socks_reload,
     .stop = socks_stop,

@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <event2/event.h>
 
+#include "instance.h"
 #include "log.h"
 #include "proto.h"
 #include "reactor.h"
@@ -54,6 +55,7 @@ struct cached_name {
 
 struct udp_assoc {
     const struct socks_cfg *srv;       /* its --deny-dest and datagram buffer */
+    struct gale_instance *owner;       /* current in its sockets' events */
     uint64_t id;
     int cfd, ofd;                      /* client side, outside */
     int ofamily;                       /* IPv6 with IPv4 mapped in, or IPv4 */
@@ -220,11 +222,9 @@ static void client_datagram(struct udp_assoc *u, const uint8_t *p, size_t n)
         send_out(u, &to, tl, payload, plen);
 }
 
-static void on_client_readable(evutil_socket_t fd, short what, void *arg)
+static void read_client_readable(struct udp_assoc *u, evutil_socket_t fd)
 {
-    struct udp_assoc *u = arg;
     uint8_t *dgram = u->srv->dgram;
-    (void)what;
     for (int i = 0; i < READ_BATCH; i++) {
         struct sockaddr_storage src;
         socklen_t sl = sizeof src;
@@ -236,11 +236,18 @@ static void on_client_readable(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static void on_outside_readable(evutil_socket_t fd, short what, void *arg)
+static void on_client_readable(evutil_socket_t fd, short what, void *arg)
 {
     struct udp_assoc *u = arg;
-    uint8_t hdr[HEADER_ROOM], *dgram = u->srv->dgram;
     (void)what;
+    instance_push(u->owner);
+    read_client_readable(u, fd);
+    instance_pop();
+}
+
+static void read_outside_readable(struct udp_assoc *u, evutil_socket_t fd)
+{
+    uint8_t hdr[HEADER_ROOM], *dgram = u->srv->dgram;
     for (int i = 0; i < READ_BATCH; i++) {
         struct sockaddr_storage raw, src;
         socklen_t rl = sizeof raw, sl;
@@ -258,6 +265,15 @@ static void on_outside_readable(evutil_socket_t fd, short what, void *arg)
                    u->client_len) == (ssize_t)(hl + (size_t)n))
             u->to_client += (uint64_t)n;
     }
+}
+
+static void on_outside_readable(evutil_socket_t fd, short what, void *arg)
+{
+    struct udp_assoc *u = arg;
+    (void)what;
+    instance_push(u->owner);
+    read_outside_readable(u, fd);
+    instance_pop();
 }
 
 /* A socket bound to ss (its port set to 0), with its event. */
@@ -311,6 +327,7 @@ struct udp_assoc *udp_assoc_open(const struct socks_cfg *srv,
         return NULL;
     }
     u->srv = srv;
+    u->owner = instance_current();
     u->id = id;
     u->cfd = u->ofd = -1;
     socks_unmap(client, client_len, &u->client, &u->client_len);
