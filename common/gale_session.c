@@ -49,12 +49,9 @@ void gs_destroy(struct gale_session *s)
     session_log_fields(s, fields, sizeof fields);
     log_debug("%s event=close service=%s why=\"%s\"", fields, proto->name ? proto->name : "-",
               s->why);
-    if (s->rev)
-        event_free(s->rev);
+    gs_free_events(s);
     if (s->wev)
         event_free(s->wev);
-    if (s->timer)
-        event_free(s->timer);
     if (s->soon)
         event_free(s->soon);
     if (s->in)
@@ -69,8 +66,6 @@ void gs_destroy(struct gale_session *s)
     instance_pop();
 }
 
-static void on_timer(evutil_socket_t fd, short what, void *arg);
-void gs_arm_timer(struct gale_session *s, enum session_timer why, double seconds);
 
 /* Marks the session closed.  Inside a callback it is freed when the
  * callback returns; outside one (a resolver's or a child's callback
@@ -78,24 +73,18 @@ void gs_arm_timer(struct gale_session *s, enum session_timer why, double seconds
  * that the caller may still look at it. */
 void gs_close_now(struct gale_session *s, const char *why)
 {
-    static const struct timeval now = { 0, 0 };
     if (s->phase == PH_DEAD)
         return;
     s->phase = PH_DEAD;
     s->why = why;
-    if (s->rev)
-        event_del(s->rev);
+    gs_drop_event(s);
     if (s->wev)
         event_del(s->wev);
     if (s->soon)
         event_del(s->soon);
     if (s->bev)
         bufferevent_disable(s->bev, EV_READ | EV_WRITE);
-    if (s->depth > 0)
-        return;
-    if (!s->timer)
-        s->timer = evtimer_new(reactor_base(), on_timer, s);
-    if (!s->timer || evtimer_add(s->timer, &now) == -1)
+    if (s->depth == 0 && gs_free_soon(s) == -1)
         gs_destroy(s);                    /* out of memory: at once, as a last resort */
 }
 
@@ -145,55 +134,6 @@ void session_abort(struct gale_session *s, const char *why)
     gs_close_now(s, why);
 }
 
-static void on_timer(evutil_socket_t fd, short what, void *arg)
-{
-    struct gale_session *s = arg;
-    enum session_timer why = s->timer_why;
-    (void)fd; (void)what;
-    if (s->phase == PH_DEAD) {
-        gs_destroy(s);                    /* closed outside a callback */
-        return;
-    }
-    gs_enter(s);
-    s->timer_why = SESSION_T_NONE;
-    if (why == SESSION_T_CLOSE || s->phase != PH_OPEN || !s->svc->proto->on_timeout)
-        gs_close_now(s, why == SESSION_T_CLOSE ? "finished" : "timed out");
-    else
-        s->svc->proto->on_timeout(s, why);
-    gs_leave(s);
-}
-
-void gs_arm_timer(struct gale_session *s, enum session_timer why, double seconds)
-{
-    if (s->phase == PH_DEAD)
-        return;                        /* its timer now frees it */
-    if (seconds <= 0 || why == SESSION_T_NONE) {
-        if (s->timer)
-            evtimer_del(s->timer);
-        s->timer_why = SESSION_T_NONE;
-        return;
-    }
-    if (!s->timer && !(s->timer = evtimer_new(reactor_base(), on_timer, s))) {
-        gs_close_now(s, "out of memory");
-        return;
-    }
-    struct timeval tv = reactor_timeval(seconds > TIMER_MAX ? TIMER_MAX : seconds);
-    s->timer_why = why;
-    s->timer_seconds = seconds;
-    evtimer_add(s->timer, &tv);
-}
-
-/* While the send timer runs, the protocol's wish is kept for afterwards. */
-void session_timer(struct gale_session *s, enum session_timer why, double seconds)
-{
-    if (s->timer_why == SESSION_T_SEND && why != SESSION_T_SEND) {
-        s->saved_why = seconds > 0 ? why : SESSION_T_NONE;
-        s->saved_seconds = seconds;
-        return;
-    }
-    gs_arm_timer(s, why, seconds);
-}
-
 /* The core's shutdown deadline: whatever is still open goes now. */
 static void on_conn_abort(struct gale_conn *c, void *arg)
 {
@@ -213,9 +153,8 @@ static int open_io(struct gale_session *s, struct gale_conn *c)
         bufferevent_enable(s->bev, EV_WRITE);
         return 0;
     }
-    s->fd = c->fd;
-    s->rev = event_new(reactor_base(), s->fd, EV_READ | EV_PERSIST, gs_on_readable, s);
-    return s->rev ? 0 : -1;
+    s->fd = c->fd;                    /* read from when the session is left */
+    return 0;
 }
 
 /* The session and the protocol's state in one allocation. */
@@ -349,11 +288,10 @@ int session_detach(struct gale_session *s, int *fd, struct bufferevent **bev,
         *bev = release_bufferevent(s);
         return 0;
     }
-    if (s->rev)
-        event_free(s->rev);
+    gs_drop_event(s);
     if (s->wev)
         event_free(s->wev);
-    s->rev = s->wev = NULL;
+    s->wev = NULL;
     *fd = s->fd;
     s->fd = s->conn->fd = -1;         /* conn_free() must not close it */
     return 0;

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <event2/event_struct.h>
 #include <event2/util.h>
 
 #include "gale_session.h"
@@ -37,13 +38,21 @@ enum session_phase {
     PH_DEAD,        /* closed; freed once no callback is running */
 };
 
+enum ev_kind { EV_KIND_NONE, EV_KIND_READ, EV_KIND_TIMER };
+
 struct gale_session {
     struct session_service *svc;
     struct gale_conn *conn;
     void *data;
     int fd;                          /* plain; -1 under TLS */
     struct bufferevent *bev;         /* TLS */
-    struct event *rev, *wev, *timer; /* plain: read and write; either: the timer */
+    struct event ev;                 /* plain: reads, and is the timer (gale_session_timer.c) */
+    struct event *wev;               /* plain: made when output first has to wait */
+    struct event *timer;             /* TLS: the timer */
+    double deadline;                 /* when the timer goes off (CLOCK_MONOTONIC) */
+    uint8_t ev_kind;                 /* enum ev_kind: what ev is assigned as */
+    uint8_t ev_added, ev_timed;      /* pending; with a timeout */
+    uint8_t ev_resync;               /* its timeout may differ from deadline */
     struct event *soon;              /* continue and drained notices, made when first asked */
     struct evbuffer *in, *out;       /* plain: held only while they hold bytes */
     enum session_phase phase;
@@ -72,6 +81,12 @@ void gs_close_at_once(struct gale_session *s, const char *why);
 void gs_finished(struct gale_session *s);
 void gs_arm_timer(struct gale_session *s, enum session_timer why, double seconds);
 void gs_update_reading(struct gale_session *s);
+int gs_wants_input(const struct gale_session *s);
+void gs_on_readable(evutil_socket_t fd, struct gale_session *s);
+void gs_sync_event(struct gale_session *s);
+int gs_free_soon(struct gale_session *s);
+void gs_drop_event(struct gale_session *s);
+void gs_free_events(struct gale_session *s);
 int gs_flush(struct gale_session *s);
 void gs_drained(struct gale_session *s);
 void gs_soon(struct gale_session *s, int input);
@@ -80,7 +95,6 @@ void gs_peer_closed(struct gale_session *s);
 void gs_discard(struct gale_session *s);
 struct event *gs_write_event(struct gale_session *s);
 struct evbuffer *gs_output(struct gale_session *s);
-void gs_on_readable(evutil_socket_t fd, short what, void *arg);
 void gs_on_writable(evutil_socket_t fd, short what, void *arg);
 void gs_on_tls_read(struct bufferevent *bev, void *arg);
 void gs_on_tls_write(struct bufferevent *bev, void *arg);

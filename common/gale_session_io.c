@@ -31,7 +31,7 @@
 
 /* --- reading --------------------------------------------------------- */
 
-static int wants_input(const struct gale_session *s)
+int gs_wants_input(const struct gale_session *s)
 {
     if (s->phase == PH_LINGERING)
         return 1;
@@ -43,15 +43,14 @@ void gs_update_reading(struct gale_session *s)
 {
     if (s->phase == PH_DETACHED)
         return;                        /* the socket is someone else's */
-    int want = wants_input(s);
-    if (s->bev) {
-        want ? bufferevent_enable(s->bev, EV_READ) : bufferevent_disable(s->bev, EV_READ);
+    if (!s->bev) {
+        gs_sync_event(s);
         return;
     }
-    if (want && !event_pending(s->rev, EV_READ, NULL))
-        event_add(s->rev, NULL);
-    else if (!want && event_pending(s->rev, EV_READ, NULL))
-        event_del(s->rev);
+    if (gs_wants_input(s))
+        bufferevent_enable(s->bev, EV_READ);
+    else
+        bufferevent_disable(s->bev, EV_READ);
 }
 
 /* After the last reply, so that what the client still sends does not make
@@ -97,11 +96,9 @@ static size_t read_room(const struct gale_session *s)
     return s->in_limit - have < READ_MAX ? s->in_limit - have : READ_MAX;
 }
 
-void gs_on_readable(evutil_socket_t fd, short what, void *arg)
+void gs_on_readable(evutil_socket_t fd, struct gale_session *s)
 {
-    struct gale_session *s = arg;
     size_t room = read_room(s);
-    (void)what;
     gs_enter(s);
     if (s->phase == PH_LINGERING) {
         gs_discard(s);
@@ -222,8 +219,8 @@ void gs_soon(struct gale_session *s, int input)
 }
 
 /* Between requests a connection holds no buffer, as nginx does: they are
- * made again on the next byte.  While busy they are kept, which spares
- * an allocation per request. */
+ * made again on the next byte, and so are the write and notice events.
+ * While busy they are kept, which spares an allocation per request. */
 void gs_release_buffers(struct gale_session *s)
 {
     if (s->in && evbuffer_get_length(s->in) == 0) {
@@ -233,6 +230,15 @@ void gs_release_buffers(struct gale_session *s)
     if (s->out && evbuffer_get_length(s->out) == 0) {
         evbuffer_free(s->out);
         s->out = NULL;
+    }
+    if (s->wev && !event_pending(s->wev, EV_WRITE, NULL)) {
+        event_free(s->wev);
+        s->wev = NULL;
+    }
+    if (s->soon && !event_pending(s->soon, EV_TIMEOUT, NULL) && !s->soon_input &&
+        !s->soon_drained) {
+        event_free(s->soon);
+        s->soon = NULL;
     }
 }
 
