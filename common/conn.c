@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -37,6 +38,7 @@ struct gale_listener {
     int inherited;               /* from systemd: never shut down */
     int armed, paused_error, stopped;
     unsigned count;
+    size_t extra;                /* listener_set_extra */
     char desc[256];
     struct endpoint ep;
     SSL_CTX *ssl_ctx;
@@ -52,6 +54,11 @@ static struct gale_conn *conns;
 static unsigned n_conns;
 static uint64_t next_id = 1;
 static unsigned max_per_listener;
+
+#define EXTRA_OFFSET ((sizeof(struct gale_conn) + 15) & ~(size_t)15)
+
+void listener_set_extra(struct gale_listener *l, size_t bytes) { l->extra = bytes; }
+void *conn_extra(const struct gale_conn *c) { return (char *)c + EXTRA_OFFSET; }
 
 void listener_set_max(int max) { max_per_listener = max > 0 ? (unsigned)max : 0; }
 const char *listener_desc(const struct gale_listener *l) { return l->desc; }
@@ -84,12 +91,16 @@ const char *conn_peer(const struct gale_conn *c)
     return buf;
 }
 
+static double monotonic_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 double conn_age(const struct gale_conn *c)
 {
-    struct timeval now, d;
-    gettimeofday(&now, NULL);
-    timersub(&now, &c->started, &d);
-    return (double)d.tv_sec + (double)d.tv_usec / 1e6;
+    return monotonic_now() - c->started;
 }
 
 /* --- binding ------------------------------------------------------- */
@@ -286,7 +297,7 @@ static void conn_link(struct gale_conn *c)
 
 static void conn_new(struct gale_listener *l, int fd, struct sockaddr_storage *ss, socklen_t len)
 {
-    struct gale_conn *c = calloc(1, sizeof *c);
+    struct gale_conn *c = calloc(1, l->extra ? EXTRA_OFFSET + l->extra : sizeof *c);
     if (!c) {
         close(fd);
         return;
@@ -295,13 +306,13 @@ static void conn_new(struct gale_listener *l, int fd, struct sockaddr_storage *s
     c->fd = fd;
     c->tls = l->ssl_ctx != NULL;
     c->listener = l;
-    gettimeofday(&c->started, NULL);
+    c->started = monotonic_now();
     if (ss->ss_family == AF_INET || ss->ss_family == AF_INET6) {
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
     if (ss->ss_family == AF_INET || ss->ss_family == AF_INET6) {
-        c->peer_len = len <= sizeof c->peer_addr ? len : sizeof c->peer_addr;
+        c->peer_len = (uint8_t)(len <= sizeof c->peer_addr ? len : sizeof c->peer_addr);
         memcpy(&c->peer_addr, ss, c->peer_len);
     } else {
         c->peer_addr.sa.sa_family = ss->ss_family;     /* unix: nameless */

@@ -28,20 +28,26 @@ typedef void (*gale_abort_cb)(struct gale_conn *c, void *arg);
 
 struct gale_conn {
     uint64_t id;
-    int fd;                          /* -1 once owned by a bufferevent */
-    int tls;                         /* accepted on an ssl endpoint */
     struct gale_listener *listener;
+    gale_abort_cb abort;             /* set by the server */
+    void *data;                      /* the server's session */
+    struct gale_conn *prev, *next;   /* every open connection */
+    double started;                  /* CLOCK_MONOTONIC, at accept */
     union {                          /* the client; a unix one keeps only its family */
         struct sockaddr sa;
         struct sockaddr_in in;
         struct sockaddr_in6 in6;
     } peer_addr;
-    socklen_t peer_len;
-    struct timeval started;
-    gale_abort_cb abort;             /* set by the server */
-    void *data;                      /* the server's session */
-    struct gale_conn *prev, *next;   /* every open connection */
+    int fd;                          /* -1 once owned by a bufferevent */
+    uint8_t peer_len;
+    uint8_t tls;                     /* accepted on an ssl endpoint */
 };
+
+/* Each connection the listener accepts is allocated with bytes more,
+ * after the gale_conn and 16-aligned, for the server's own state
+ * (conn_extra); it is zeroed and freed with the connection. */
+void listener_set_extra(struct gale_listener *l, size_t bytes);
+void *conn_extra(const struct gale_conn *c);
 
 /* The client as text, "127.0.0.1:40112", "[::1]:5000" or "unix", made
  * when asked (a connection is small while it waits): the string stays

@@ -49,7 +49,7 @@ void gs_destroy(struct gale_session *s)
     session_log_fields(s, fields, sizeof fields);
     log_debug("%s event=close service=%s why=\"%s\"", fields, proto->name ? proto->name : "-",
               s->why);
-    gs_free_events(s);
+    gs_drop_event(s);
     if (s->wev)
         event_free(s->wev);
     if (s->soon)
@@ -61,8 +61,7 @@ void gs_destroy(struct gale_session *s)
     if (s->bev)
         bufferevent_free(s->bev);     /* closes the socket */
     unlink_session(s);
-    conn_free(s->conn);               /* closes a plain socket */
-    free(s);
+    conn_free(s->conn);               /* closes a plain socket, and frees s with it */
     instance_pop();
 }
 
@@ -157,24 +156,14 @@ static int open_io(struct gale_session *s, struct gale_conn *c)
     return 0;
 }
 
-/* The session and the protocol's state in one allocation. */
-static struct gale_session *session_new(const struct session_proto *proto)
-{
-    size_t off = (sizeof(struct gale_session) + 15) & ~(size_t)15;
-    struct gale_session *s = calloc(1, off + proto->data_size);
-    if (s && proto->data_size)
-        s->data = (char *)s + off;
-    return s;
-}
+/* The protocol's state follows the session, which follows the connection:
+ * one allocation, made by the listener (listener_set_extra). */
+#define DATA_OFFSET ((sizeof(struct gale_session) + 15) & ~(size_t)15)
 
 static void on_accept(struct gale_conn *c, void *arg)
 {
     struct session_service *svc = arg;
-    struct gale_session *s = session_new(svc->proto);
-    if (!s) {
-        conn_free(c);
-        return;
-    }
+    struct gale_session *s = conn_extra(c);
     s->svc = svc;
     s->conn = c;
     s->next = svc->head;
@@ -215,7 +204,10 @@ struct session_service *session_service_new(const struct session_proto *proto, v
 int session_service_listen(struct session_service *svc, const char *endpoint, char *err,
                            size_t errlen)
 {
-    return listener_open(endpoint, on_accept, svc, err, errlen) ? 0 : -1;
+    struct gale_listener *l = listener_open(endpoint, on_accept, svc, err, errlen);
+    if (l)
+        listener_set_extra(l, DATA_OFFSET + svc->proto->data_size);
+    return l ? 0 : -1;
 }
 
 void session_service_stop(struct session_service *svc)
@@ -300,8 +292,10 @@ int session_detach(struct gale_session *s, int *fd, struct bufferevent **bev,
 /* --- the session's own ----------------------------------------------- */
 
 void *session_server(const struct gale_session *s) { return s->svc->arg; }
-void *session_data(const struct gale_session *s) { return s->data; }
-void session_set_data(struct gale_session *s, void *data) { s->data = data; }
+void *session_data(const struct gale_session *s)
+{
+    return s->svc->proto->data_size ? (char *)s + DATA_OFFSET : NULL;
+}
 uint64_t session_id(const struct gale_session *s) { return s->conn->id; }
 const char *session_peer(const struct gale_session *s) { return conn_peer(s->conn); }
 

@@ -88,7 +88,6 @@ void session_service_free(struct session_service *svc);
 
 void *session_server(const struct gale_session *s);
 void *session_data(const struct gale_session *s);
-void session_set_data(struct gale_session *s, void *data);
 uint64_t session_id(const struct gale_session *s);
 const char *session_peer(const struct gale_session *s);      /* "127.0.0.1:40112" */
 const struct sockaddr *session_peer_addr(const struct gale_session *s, socklen_t *len);

@@ -40,36 +40,38 @@ enum session_phase {
 
 enum ev_kind { EV_KIND_NONE, EV_KIND_READ, EV_KIND_TIMER };
 
+/* Small, for a connection that waits costs what this costs: the flags
+ * are bytes and the durations floats. */
 struct gale_session {
     struct session_service *svc;
-    struct gale_conn *conn;
-    void *data;
-    int fd;                          /* plain; -1 under TLS */
+    struct gale_conn *conn;          /* made in the same allocation, before it */
     struct bufferevent *bev;         /* TLS */
-    struct event ev;                 /* plain: reads, and is the timer (gale_session_timer.c) */
+    struct event ev;                 /* reads a plain socket, and is the timer
+                                        (gale_session_timer.c) */
     struct event *wev;               /* plain: made when output first has to wait */
-    struct event *timer;             /* TLS: the timer */
+    struct event *soon;              /* continue and drained notices, made when first asked */
+    struct evbuffer *in, *out;       /* plain: held only while they hold bytes */
+    const char *why;                 /* the reason given to on_close */
+    struct gale_session *prev, *next;
     double deadline;                 /* when the timer goes off (CLOCK_MONOTONIC) */
+    uint64_t bytes_in, bytes_out;
+    size_t out_at_enter;             /* TLS: output queued when the outermost callback began */
+    size_t in_left;                  /* TLS: input left untaken by the last callback */
+    float timer_seconds, saved_seconds;
+    float send_timeout;
+    uint32_t in_limit, discarded;
+    int fd;                          /* plain; -1 under TLS */
+    uint16_t depth;                  /* callbacks running on it */
+    uint8_t phase;                   /* enum session_phase */
+    uint8_t timer_why;               /* enum session_timer */
+    uint8_t saved_why;               /* the protocol's, while SESSION_T_SEND runs */
     uint8_t ev_kind;                 /* enum ev_kind: what ev is assigned as */
     uint8_t ev_added, ev_timed;      /* pending; with a timeout */
     uint8_t ev_resync;               /* its timeout may differ from deadline */
-    struct event *soon;              /* continue and drained notices, made when first asked */
-    struct evbuffer *in, *out;       /* plain: held only while they hold bytes */
-    enum session_phase phase;
-    enum session_timer timer_why;
-    enum session_timer saved_why;    /* the protocol's, while SESSION_T_SEND runs */
-    double timer_seconds, saved_seconds;
-    size_t in_limit, discarded;
-    size_t out_at_enter;             /* TLS: output queued when the outermost callback began */
-    size_t in_left;                  /* TLS: input left untaken by the last callback */
-    double send_timeout;
-    int paused, peer_eof, linger, depth;
-    int opened;                      /* on_open said yes: on_close is owed */
-    int want_drained;                /* on_drained once the output is empty */
-    int soon_input, soon_drained;    /* what the soon event will do */
-    const char *why;                 /* the reason given to on_close */
-    uint64_t bytes_in, bytes_out;
-    struct gale_session *prev, *next;
+    uint8_t paused, peer_eof, linger;
+    uint8_t opened;                  /* on_open said yes: on_close is owed */
+    uint8_t want_drained;            /* on_drained once the output is empty */
+    uint8_t soon_input, soon_drained;    /* what the soon event will do */
 };
 
 /* Callbacks of the loop, and what the two files ask of each other. */
@@ -86,7 +88,6 @@ void gs_on_readable(evutil_socket_t fd, struct gale_session *s);
 void gs_sync_event(struct gale_session *s);
 int gs_free_soon(struct gale_session *s);
 void gs_drop_event(struct gale_session *s);
-void gs_free_events(struct gale_session *s);
 int gs_flush(struct gale_session *s);
 void gs_drained(struct gale_session *s);
 void gs_soon(struct gale_session *s, int input);

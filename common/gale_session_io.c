@@ -43,10 +43,9 @@ void gs_update_reading(struct gale_session *s)
 {
     if (s->phase == PH_DETACHED)
         return;                        /* the socket is someone else's */
-    if (!s->bev) {
-        gs_sync_event(s);
+    gs_sync_event(s);
+    if (!s->bev)
         return;
-    }
     if (gs_wants_input(s))
         bufferevent_enable(s->bev, EV_READ);
     else

@@ -8,7 +8,7 @@
  * what a waiting connection holds.  libevent restarts a persistent
  * event's timeout each time it fires, so the deadline is kept here and
  * the timeout set again from it after each wake-up.  A TLS session reads
- * through its bufferevent and has a timer event of its own.
+ * through its bufferevent, and its event is a timer alone.
  */
 #include "gale_session.h"
 
@@ -29,7 +29,7 @@ static double now(void)
  * be freed. */
 static void timer_fired(struct gale_session *s)
 {
-    enum session_timer why = s->timer_why;
+    enum session_timer why = (enum session_timer)s->timer_why;
     if (s->phase == PH_DEAD) {
         gs_destroy(s);
         return;
@@ -41,12 +41,6 @@ static void timer_fired(struct gale_session *s)
     else
         s->svc->proto->on_timeout(s, why);
     gs_leave(s);
-}
-
-static void on_tls_timer(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd; (void)what;
-    timer_fired(arg);
 }
 
 static void on_event(evutil_socket_t fd, short what, void *arg)
@@ -83,7 +77,7 @@ static void ev_become(struct gale_session *s, enum ev_kind kind)
 /* What the event does now: read, time, both or nothing. */
 void gs_sync_event(struct gale_session *s)
 {
-    int want_read = s->fd >= 0 && gs_wants_input(s);
+    int want_read = !s->bev && s->fd >= 0 && gs_wants_input(s);
     int timed = s->timer_why != SESSION_T_NONE;
     if (!want_read && !timed) {
         ev_remove(s);
@@ -109,11 +103,6 @@ void gs_sync_event(struct gale_session *s)
 int gs_free_soon(struct gale_session *s)
 {
     static const struct timeval zero = { 0, 0 };
-    if (s->bev) {
-        if (!s->timer)
-            s->timer = evtimer_new(reactor_base(), on_tls_timer, s);
-        return s->timer ? evtimer_add(s->timer, &zero) : -1;
-    }
     ev_become(s, EV_KIND_TIMER);
     ev_remove(s);
     s->ev_added = event_add(&s->ev, &zero) == 0;
@@ -123,16 +112,6 @@ int gs_free_soon(struct gale_session *s)
 void gs_drop_event(struct gale_session *s)
 {
     ev_remove(s);
-    if (s->timer)
-        event_del(s->timer);
-}
-
-void gs_free_events(struct gale_session *s)
-{
-    ev_remove(s);
-    if (s->timer)
-        event_free(s->timer);
-    s->timer = NULL;
 }
 
 void gs_arm_timer(struct gale_session *s, enum session_timer why, double seconds)
@@ -141,34 +120,20 @@ void gs_arm_timer(struct gale_session *s, enum session_timer why, double seconds
         return;                        /* its event now frees it */
     if (seconds <= 0)
         why = SESSION_T_NONE;
-    s->timer_why = why;
-    s->timer_seconds = seconds;
+    s->timer_why = (uint8_t)why;
+    s->timer_seconds = (float)seconds;
     if (why != SESSION_T_NONE)
         s->deadline = now() + (seconds > TIMER_MAX ? TIMER_MAX : seconds);
-    if (!s->bev) {
-        s->ev_resync = 1;
-        gs_sync_event(s);
-        return;
-    }
-    if (why == SESSION_T_NONE) {
-        if (s->timer)
-            evtimer_del(s->timer);
-        return;
-    }
-    if (!s->timer && !(s->timer = evtimer_new(reactor_base(), on_tls_timer, s))) {
-        gs_close_now(s, "out of memory");
-        return;
-    }
-    struct timeval tv = reactor_timeval(seconds > TIMER_MAX ? TIMER_MAX : seconds);
-    evtimer_add(s->timer, &tv);
+    s->ev_resync = 1;
+    gs_sync_event(s);
 }
 
 /* While the send timer runs, the protocol's wish is kept for afterwards. */
 void session_timer(struct gale_session *s, enum session_timer why, double seconds)
 {
     if (s->timer_why == SESSION_T_SEND && why != SESSION_T_SEND) {
-        s->saved_why = seconds > 0 ? why : SESSION_T_NONE;
-        s->saved_seconds = seconds;
+        s->saved_why = (uint8_t)(seconds > 0 ? why : SESSION_T_NONE);
+        s->saved_seconds = (float)seconds;
         return;
     }
     gs_arm_timer(s, why, seconds);
