@@ -440,21 +440,21 @@ void listeners_stop_all(void)
         listener_stop(l);
 }
 
-void listeners_stop_owned(const struct gale_instance *in)
+static void stop_where(const struct gale_instance *in, const void *arg)
 {
     for (struct gale_listener *l = listeners; l; l = l->next)
-        if (l->owner == in)
+        if (in ? l->owner == in : l->arg == arg)
             listener_stop(l);
 }
 
 /* Connections keep a pointer to their listener: close only one whose
  * connections are all gone. */
-void listeners_close_owned(const struct gale_instance *in)
+static void close_where(const struct gale_instance *in, const void *arg)
 {
     struct gale_listener **pp = &listeners;
     while (*pp) {
         struct gale_listener *l = *pp;
-        if (l->owner == in && l->count == 0) {
+        if ((in ? l->owner == in : l->arg == arg) && l->count == 0) {
             *pp = l->next;
             listener_close(l);
         } else {
@@ -462,6 +462,11 @@ void listeners_close_owned(const struct gale_instance *in)
         }
     }
 }
+
+void listeners_stop_owned(const struct gale_instance *in) { stop_where(in, NULL); }
+void listeners_close_owned(const struct gale_instance *in) { close_where(in, NULL); }
+void listeners_stop_for(const void *arg) { stop_where(NULL, arg); }
+void listeners_close_for(const void *arg) { close_where(NULL, arg); }
 
 void listeners_close_all(void)
 {

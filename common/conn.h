@@ -67,6 +67,9 @@ void listeners_close_all(void);                  /* exit: close, remove unix fil
  * leaves any that still have connections. */
 void listeners_stop_owned(const struct gale_instance *in);
 void listeners_close_owned(const struct gale_instance *in);
+/* The same for the listeners opened with this callback argument. */
+void listeners_stop_for(const void *arg);
+void listeners_close_for(const void *arg);
 
 /* A bufferevent on the connection: TLS on ssl endpoints, plain otherwise.
  * The bufferevent owns the fd from then on.  NULL on failure. */

@@ -214,6 +214,7 @@ void session_service_stop(struct session_service *svc)
 {
     struct gale_session *s = svc->head, *next;
     svc->stopping = 1;
+    listeners_stop_for(svc);
     for (; s; s = next) {
         next = s->next;
         gs_enter(s);
@@ -241,6 +242,7 @@ void session_service_free(struct session_service *svc)
         return;
     while (svc->head)
         gs_close_at_once(svc->head, "aborted");
+    listeners_close_for(svc);        /* none may call into it again */
     free(svc);
 }
 

@@ -78,12 +78,13 @@ struct session_service *session_service_new(const struct session_proto *proto, v
 /* Startup: listen on endpoint for this service. */
 int session_service_listen(struct session_service *svc, const char *endpoint, char *err,
                            size_t errlen);
-/* Shutdown has begun: on_stop (or finish) for every session. */
+/* Shutdown has begun: its listeners stop accepting, and every session
+ * gets on_stop (or finish). */
 void session_service_stop(struct session_service *svc);
 int session_service_stopping(const struct session_service *svc);
 unsigned session_service_count(const struct session_service *svc);
-/* Aborts what is still open and frees the service (its listeners are
- * the core's, closed at exit). */
+/* Aborts what is still open, closes its listeners and frees the service:
+ * it may go while the process runs on. */
 void session_service_free(struct session_service *svc);
 
 void *session_server(const struct gale_session *s);
