@@ -132,9 +132,32 @@ int persist_start(struct persist *p, struct store *st, const char *path, double 
     return 0;
 }
 
+/* The process goes on serving other instances (a line removed from a
+ * `gale run` file): the last write is a child's, so that they do not wait
+ * for it.  The child logs its own failure; nothing here outlives us. */
+static int final_in_child(struct persist *p)
+{
+    struct persist_watch *w = malloc(sizeof *w);
+    if (!w)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        free(w);
+        return -1;
+    }
+    if (pid == 0)
+        write_in_child(p);
+    w->owner = NULL;
+    if (reactor_watch_child(pid, on_writer_exit, w) == -1)
+        free(w);                  /* reaped all the same, unwatched */
+    log_info("event=snapshot path=\"%s\" child=%ld final=1", p->path, (long)pid);
+    return 0;
+}
+
 /* A writer still running covers an earlier moment than the write that
  * follows, so it is killed rather than waited for; its watch is detached
- * and freed by the reactor once it reaps the child. */
+ * and freed by the reactor once it reaps the child.  At the process's
+ * end the last write is made here, before exit. */
 void persist_final(struct persist *p)
 {
     if (p->timer) {
@@ -150,6 +173,8 @@ void persist_final(struct persist *p)
     if (!p->loaded_ok)
         return;
     p->loaded_ok = 0;
+    if (reactor_base() && !reactor_stopping() && final_in_child(p) == 0)
+        return;
     char err[512];
     size_t n;
     if (snapshot_write(p->store, p->path, &n, err, sizeof err) == -1)

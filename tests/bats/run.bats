@@ -282,3 +282,28 @@ EOF
     run get "$WEB2"
     assert_output 'root one'
 }
+
+@test "SIGHUP: a removed pycached writes its snapshot without holding up the others" {
+    cat >servers.conf <<EOF
+web --port tcp:$WEB1:interface=127.0.0.1 --path one
+pycached -p tcp:$PYC --no-http --snapshot snap.db
+EOF
+    run_file
+    wait_port "$WEB1" && wait_port "$PYC"
+    run pyc_json "$PYC" '{"command": "set", "key": "kept", "value": "across"}'
+    assert_success
+    printf 'web --port tcp:%s:interface=127.0.0.1 --path one\n' "$WEB1" >servers.conf
+    kill -HUP "$GALE_PID"
+    wait_grep 'event=snapshot path="snap.db" child=[0-9]+ final=1' gale.log
+    wait_refused "$PYC"
+    run get "$WEB1"
+    assert_output 'root one'
+    # the snapshot holds the key: a new line reads it back
+    wait_file snap.db
+    printf 'web --port tcp:%s:interface=127.0.0.1 --path one\npycached -p tcp:%s --no-http --snapshot snap.db\n' \
+        "$WEB1" "$PYC_HTTP" >servers.conf
+    kill -HUP "$GALE_PID"
+    wait_port "$PYC_HTTP"
+    run pyc_json "$PYC_HTTP" '{"command": "get", "key": "kept"}'
+    assert_output --partial 'across'
+}
