@@ -93,7 +93,7 @@ static int gendoc(int argc, char **argv)
 
 /* Subcommand options, then global long options it does not define. */
 static void *parse_server_args(const struct gale_server *s, int argc, char **argv, int i,
-                               struct global_cfg *g)
+                               struct global_cfg *g, struct run_line_opts *name)
 {
     char err[512];
     char help_cmd[128];
@@ -105,8 +105,9 @@ static void *parse_server_args(const struct gale_server *s, int argc, char **arg
         usage_error(help_cmd, "out of memory");
     if (opt_defaults(s->opts, cfg, err, sizeof err) == -1)
         usage_error(help_cmd, err);
-    struct opt_table tabs[] = { { s->opts, cfg, 1 }, { global_opts, g, 0 } };
-    if (args_walk(argc, argv, &i, tabs, 2, 0, err, sizeof err) == -1)
+    struct opt_table tabs[] = { { s->opts, cfg, 1 }, { global_opts, g, 0 },
+                                { runcmd_line_opts, name, 0 } };
+    if (args_walk(argc, argv, &i, tabs, 3, 0, err, sizeof err) == -1)
         usage_error(help_cmd, err);
     if (g->help) {
         print_server_help(s);
@@ -185,7 +186,8 @@ int main(int argc, char **argv)
             unknown_server(argv[i]);
         i++;
     }
-    void *cfg = parse_server_args(s, argc, argv, i, &g);
+    struct run_line_opts name = { NULL };
+    void *cfg = parse_server_args(s, argc, argv, i, &g, &name);
     if (g.version || g.help_reactors) {
         if (g.version)
             printf("gale %s\n", GALE_VERSION);
@@ -198,5 +200,5 @@ int main(int argc, char **argv)
         return 0;
     }
     check_before_run(s, cfg, &g);
-    return run_server(s, cfg, &g);
+    return run_server(s, cfg, &g, name.name);
 }

@@ -186,12 +186,13 @@ int run_instances(struct run_instance **list, const struct global_cfg *g, const 
     return status;
 }
 
-int run_server(const struct gale_server *s, void *cfg, const struct global_cfg *g)
+int run_server(const struct gale_server *s, void *cfg, const struct global_cfg *g,
+               const char *name)
 {
-    static char name[128];
-    snprintf(name, sizeof name, "gale %s", s->name);
-    prog = name;
-    struct run_instance *one = instances_new(s, cfg, NULL);
+    static char label[128];
+    snprintf(label, sizeof label, "gale %s", s->name);
+    prog = label;
+    struct run_instance *one = instances_new(s, cfg, name);
     if (!one) {
         fprintf(stderr, "%s: out of memory\n", prog);
         return 1;

@@ -163,9 +163,6 @@ static char **copy_words(int argc, char **argv)
 }
 
 /* --name: for any server, not in its own table. */
-struct line_opts {
-    const char *name;
-};
 
 static int check_name(const char *s, char *err, size_t errlen)
 {
@@ -179,8 +176,8 @@ static int check_name(const char *s, char *err, size_t errlen)
 }
 
 static const struct gale_opt line_opts[] = {
-    { .name = "name", .type = OPT_STRING, .offset = OPT_AT(struct line_opts, name),
-      .metavar = "NAME", .help = "the server's name in log lines (gale run files)",
+    { .name = "name", .type = OPT_STRING, .offset = OPT_AT(struct run_line_opts, name),
+      .metavar = "NAME", .help = "the server's name in log lines (on any subcommand too)",
       .check = check_name },
     { 0 }
 };
@@ -211,7 +208,7 @@ static struct run_instance *parse_server(const char *file, const struct runfile_
     }
     char **words = copy_words(l->argc, l->argv);
     void *cfg = calloc(1, s->cfg_size ? s->cfg_size : 1);
-    struct line_opts lo = { NULL };
+    struct run_line_opts lo = { NULL };
     struct run_instance *ri = NULL;
     int i = 1;
     if (!words || !cfg || opt_defaults(s->opts, cfg, err, sizeof err) == -1) {

@@ -19,6 +19,10 @@ struct gale_opt;
 extern const char runcmd_synopsis[];
 extern const char runcmd_description[];
 extern const struct gale_opt runcmd_opts[];          /* after "run" */
-extern const struct gale_opt *const runcmd_line_opts; /* on a line of FILE: --name */
+extern const struct gale_opt *const runcmd_line_opts; /* --name, on a line of FILE or
+                                                         after any subcommand */
+struct run_line_opts {
+    const char *name;
+};
 
 #endif

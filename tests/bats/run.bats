@@ -103,6 +103,16 @@ print(buf.decode().strip())
     wait_grep '"server":"pycached","instance":"pycached","event":"listen"' gale.log
 }
 
+@test "--name on the command line names a lone server in its log lines" {
+    start_gale -v web --name docs --port "tcp:$WEB1:interface=127.0.0.1" --path one
+    wait_port "$WEB1"
+    get "$WEB1" >/dev/null
+    wait_grep 'debug web\[docs\]: id=[0-9]+ event=request status=200' gale.log
+    run "$GALE" web --name 'no good' --port 1
+    assert_failure 2
+    assert_output --partial "--name: 'no good' is not a name"
+}
+
 @test "--check: a good file is reported and nothing starts" {
     write_four
     run "$GALE" run --check servers.conf
