@@ -481,12 +481,17 @@ void listeners_close_all(void)
 
 struct bufferevent *conn_bufferevent(struct gale_conn *c)
 {
+    return conn_bufferevent_tls(c, c->tls ? c->listener->ssl_ctx : NULL);
+}
+
+struct bufferevent *conn_bufferevent_tls(struct gale_conn *c, struct ssl_ctx_st *ctx)
+{
     struct event_base *base = reactor_base();
     struct bufferevent *bev;
     if (c->fd < 0)
         return NULL;
-    if (c->tls) {
-        SSL *ssl = SSL_new(c->listener->ssl_ctx);
+    if (ctx) {
+        SSL *ssl = SSL_new(ctx);
         if (!ssl)
             return NULL;
         bev = bufferevent_openssl_socket_new(base, c->fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
@@ -501,6 +506,7 @@ struct bufferevent *conn_bufferevent(struct gale_conn *c)
     if (!bev)
         return NULL;
     c->fd = -1;
+    c->tls = ctx != NULL;
     conn_tune_bufferevent(bev);
     return bev;
 }

@@ -74,6 +74,10 @@ void listeners_close_for(const void *arg);
 /* A bufferevent on the connection: TLS on ssl endpoints, plain otherwise.
  * The bufferevent owns the fd from then on.  NULL on failure. */
 struct bufferevent *conn_bufferevent(struct gale_conn *c);
+/* The same, TLS (the server's side of the handshake) with ctx, or plain
+ * when ctx is NULL: for a connection that turns to TLS (STARTTLS). */
+struct ssl_ctx_st;
+struct bufferevent *conn_bufferevent_tls(struct gale_conn *c, struct ssl_ctx_st *ctx);
 /* Larger reads and writes per call than libevent's default. */
 void conn_tune_bufferevent(struct bufferevent *bev);
 /*

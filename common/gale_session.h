@@ -147,6 +147,16 @@ int session_peer_closed(const struct gale_session *s);      /* EOF seen */
  * make it current. */
 struct gale_instance *session_instance(const struct gale_session *s);
 
+/* STARTTLS: the connection turns to TLS now, this side of the handshake
+ * run with ctx; what the client sent and the session has not taken is
+ * thrown away (bytes sent before the handshake must never count as sent
+ * under it).  Call it once the plain output is all sent (from
+ * on_drained after session_notify_drained).  0, or -1 when output still
+ * waits, the session is TLS already or not open, or out of memory (the
+ * session is then closed). */
+struct ssl_ctx_st;
+int session_start_tls(struct gale_session *s, struct ssl_ctx_st *ctx);
+
 /* Hands the connection over to another owner (a relay, a child process):
  * the layer stops reading, writing and timing it and gives the socket as
  * *fd, or under TLS the bufferevent that owns it as *bev (*fd -1), its

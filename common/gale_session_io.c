@@ -279,6 +279,36 @@ void gs_leave(struct gale_session *s)
 
 /* --- TLS: through a bufferevent -------------------------------------- */
 
+int session_start_tls(struct gale_session *s, struct ssl_ctx_st *ctx)
+{
+    if (s->bev || s->phase != PH_OPEN || session_pending(s) > 0)
+        return -1;
+    gs_drop_event(s);
+    s->ev_kind = EV_KIND_NONE;         /* a timer alone from now on */
+    if (s->in)
+        evbuffer_free(s->in);
+    if (s->out)
+        evbuffer_free(s->out);
+    if (s->wev)
+        event_free(s->wev);
+    s->in = s->out = NULL;
+    s->wev = NULL;
+    s->conn->fd = s->fd;
+    s->bev = conn_bufferevent_tls(s->conn, ctx);
+    if (!s->bev) {
+        gs_close_now(s, "out of memory");
+        return -1;
+    }
+    s->fd = -1;
+    s->in_left = s->out_at_enter = 0;
+    bufferevent_setcb(s->bev, gs_on_tls_read, gs_on_tls_write, gs_on_tls_event, s);
+    bufferevent_enable(s->bev, EV_WRITE);
+    if (s->timer_why != SESSION_T_NONE)
+        s->ev_resync = 1;
+    gs_update_reading(s);
+    return 0;
+}
+
 void gs_on_tls_read(struct bufferevent *bev, void *arg)
 {
     struct gale_session *s = arg;

@@ -112,10 +112,17 @@ static int choice_ok(const char *choices, const char *v)
     return 0;
 }
 
-static int list_add(struct opt_list *l, const char *v)
+static int list_add(struct opt_list *l, const char *v, char tag)
 {
     if (l->n >= OPT_LIST_MAX)
         return -1;
+    if (tag) {
+        char *nt = realloc(l->tag, l->n + 1);
+        if (!nt)
+            return -1;
+        l->tag = nt;
+        nt[l->n] = tag;
+    }
     const char **nv = realloc(l->v, (l->n + 1) * sizeof *nv);
     if (!nv)
         return -1;
@@ -299,7 +306,7 @@ int opt_set(const struct gale_opt *o, void *cfg, const char *v, char *err, size_
         *(const char **)p = v;
         return 0;
     case OPT_LIST:
-        if (list_add(p, v) == -1) {
+        if (list_add(p, v, o->list_tag) == -1) {
             snprintf(err, errlen, "--%s: given too many times", o->name);
             return -1;
         }
@@ -368,7 +375,9 @@ void opt_free(const struct gale_opt *opts, void *cfg)
             continue;
         struct opt_list *l = field(cfg, o);
         free(l->v);
+        free(l->tag);
         l->v = NULL;
+        l->tag = NULL;
         l->n = 0;
     }
 }

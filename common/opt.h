@@ -30,6 +30,7 @@ enum opt_type {
 struct opt_list {
     const char **v;
     size_t n;
+    char *tag;                /* with list_tag: which option gave each value */
 };
 
 /* Extra check on one value; returns -1 and fills err when it is bad. */
@@ -48,6 +49,8 @@ struct gale_opt {
     opt_check_fn check;       /* the value's form, when it is read; optional */
     opt_check_fn check_disk;  /* what it names on disk, once every option is read
                                  and --rundir entered (opt_check_disk); optional */
+    char list_tag;            /* OPT_LIST: options sharing one list keep their order,
+                                 each value marked with its option's tag */
 };
 
 #define OPT_AT(type, field) offsetof(type, field)

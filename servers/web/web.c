@@ -86,7 +86,7 @@ static int open_all_listeners(struct web_instance *w, char *err, size_t errlen)
     const struct web_cfg *cfg = w->cfg;
     if (cfg->listen.n == 0 && cfg->port.n == 0 && !cfg->https) {
         static const char *const dflt[] = { "tcp:8080" };
-        struct opt_list l = { (const char **)dflt, 1 };
+        struct opt_list l = { (const char **)dflt, 1, NULL };
         if (open_listeners(w, &l, err, errlen) == -1)
             return -1;
     }

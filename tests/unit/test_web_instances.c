@@ -143,8 +143,8 @@ static void defaults(struct web_cfg *cfg, const char *name, const char **listen,
     char *path = paths[name[0] - 'a'];
     snprintf(path, sizeof paths[0], "%s/%s", top, name);
     memset(cfg, 0, sizeof *cfg);
-    cfg->listen = (struct opt_list){ listen, 1 };
-    cfg->add_header = (struct opt_list){ header, 1 };
+    cfg->listen = (struct opt_list){ listen, 1, NULL };
+    cfg->add_header = (struct opt_list){ header, 1, NULL };
     cfg->path = path;
     cfg->mime_type = type;
     cfg->max_request_line = 8192;
