@@ -1,15 +1,13 @@
 /*
- * Unit test of servers/mail/maildir.c and maildir_pop.c against the real
+ * Unit test of servers/mail/maildir.c, Maildir delivery, against the real
  * reactor and helper thread: delivery to one and to three Maildirs (one on
  * another filesystem when /dev/shm is one), byte-exact content, the name
  * pattern, failures that leave nothing behind, 10000 deliveries without a
- * name collision, a process killed at random points, and the POP3 side
- * (scan, open_seen, remove, UIDLs, tmp/ cleaning).
+ * name collision, and processes killed at random points of a delivery.
+ * The POP3 side is tested in test_mail_maildir_pop.c.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <grp.h>
 #include <limits.h>
 #include <regex.h>
@@ -30,92 +28,11 @@
 #include "reactor.h"
 #include "unit.h"
 #include "worker.h"
+#include "mail_maildir.h"
 
-#define WAIT_LIMIT 60.0
-#define HEAD "Return-Path: <a@example.org>\r\nReceived: from test\r\n"
 #define CRASH_ROUNDS 200
 #define MANY 10000
 #define IN_FLIGHT 20
-
-static char base[PATH_MAX];
-
-struct result {
-    int done, ok;
-    char error[128];
-};
-
-static void on_done(int ok, const char *error, void *arg)
-{
-    struct result *r = arg;
-    r->done++;
-    r->ok = ok;
-    snprintf(r->error, sizeof r->error, "%s", error ? error : "");
-}
-
-static void on_limit(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd, (void)what;
-    *(int *)arg = 1;
-}
-
-/* Runs the loop until *flag reaches want or the limit passes. */
-static int run_until(const int *flag, int want)
-{
-    int expired = 0;
-    struct timeval tv = { (time_t)WAIT_LIMIT, 0 };
-    struct event *limit = evtimer_new(reactor_base(), on_limit, &expired);
-    evtimer_add(limit, &tv);
-    while (*flag < want && !expired)
-        event_base_loop(reactor_base(), EVLOOP_ONCE);
-    event_free(limit);
-    return *flag >= want;
-}
-
-static char *path_of(const char *a, const char *b, const char *c)
-{
-    static char p[4][PATH_MAX];
-    static int turn;
-    char *out = p[turn++ % 4];
-    if (snprintf(out, PATH_MAX, "%s%s%s%s%s", a, b ? "/" : "", b ? b : "", c ? "/" : "",
-                 c ? c : "") >= PATH_MAX)
-        abort();
-    return out;
-}
-
-/* base/name, for a test's whole run (path_of's buffers turn over). */
-static char *in_base(const char *name)
-{
-    static char pool[32][PATH_MAX];
-    static int used;
-    char *out = pool[used++ % 32];
-    if (snprintf(out, PATH_MAX, "%s/%s", base, name) >= PATH_MAX)
-        abort();
-    return out;
-}
-
-/* The file names of dir (no dot files), up to max; returns how many. */
-static int names_in(const char *dir, char (*names)[MAILDIR_NAME_CAP], int max)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    struct dirent *de;
-    if (!d)
-        return -1;
-    while ((de = readdir(d)))
-        if (de->d_name[0] != '.') {
-            if (n < max)
-                snprintf(names[n], MAILDIR_NAME_CAP, "%s", de->d_name);
-            n++;
-        }
-    closedir(d);
-    return n;
-}
-
-static int count_in(const char *dir)
-{
-    char one[1][MAILDIR_NAME_CAP];
-    return names_in(dir, one, 0);
-}
 
 static char *slurp(const char *path, size_t *len)
 {
@@ -129,24 +46,6 @@ static char *slurp(const char *path, size_t *len)
         *len = fread(buf, 1, (size_t)st.st_size, f);
     fclose(f);
     return buf;
-}
-
-/* Body bytes: CRLF lines of a pattern that depends on the offset. */
-static void fill_body(struct evbuffer *b, size_t len, unsigned seed)
-{
-    char *p = malloc(len ? len : 1);
-    for (size_t i = 0; i < len; i++)
-        p[i] = i % 78 == 76 ? '\r' : i % 78 == 77 ? '\n' : (char)('a' + (i + seed) % 26);
-    evbuffer_add(b, p, len);
-    free(p);
-}
-
-static int body_ok(const char *p, size_t len, unsigned seed)
-{
-    for (size_t i = 0; i < len; i++)
-        if (p[i] != (i % 78 == 76 ? '\r' : i % 78 == 77 ? '\n' : (char)('a' + (i + seed) % 26)))
-            return 0;
-    return 1;
 }
 
 /* A whole message: HEAD then the body of seed, as long as ",S=" says. */
@@ -168,34 +67,6 @@ static int name_matches(const char *name)
     int ok = regexec(&re, name, 0, NULL, 0) == 0;
     regfree(&re);
     return ok;
-}
-
-static int deliver_wait(const char *const *dirs, size_t n, size_t body_len, unsigned seed,
-                        const char *host, struct result *r)
-{
-    struct evbuffer *b = evbuffer_new();
-    fill_body(b, body_len, seed);
-    *r = (struct result){ 0 };
-    int rc = maildir_deliver(dirs, n, HEAD, strlen(HEAD), b, host, on_done, r);
-    int early = r->done;
-    if (rc == 0)
-        run_until(&r->done, 1);
-    int emptied = evbuffer_get_length(b) == 0;
-    evbuffer_free(b);
-    return rc == 0 && !early && emptied ? 0 : -1;
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-    (void)st, (void)f;
-    if (flag == FTW_DP || flag == FTW_D)
-        chmod(p, 0700);
-    return remove(p) == -1 && errno != ENOENT ? -1 : 0;
-}
-
-static void rm_tree(const char *p)
-{
-    nftw(p, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* ---- Before the parent starts its own reactor (children fork cleanly) ---- */
@@ -507,167 +378,6 @@ static void test_cancel(void)
     CHECK(count_in(path_of(dirs[0], "new", NULL)) == 2, "it is still delivered");
 }
 
-/* ---- The POP3 side ---- */
-
-static int is_hex40(const char *s)
-{
-    return strlen(s) == 40 && strspn(s, "0123456789abcdef") == 40;
-}
-
-static int read_fd_ok(int fd, size_t body_len, unsigned seed)
-{
-    static char buf[8192];
-    ssize_t n = read(fd, buf, sizeof buf);
-    close(fd);
-    return n == (ssize_t)(strlen(HEAD) + body_len) && memcmp(buf, HEAD, strlen(HEAD)) == 0 &&
-           body_ok(buf + strlen(HEAD), body_len, seed);
-}
-
-static void plant(const char *dir)
-{
-    int fd = open(path_of(dir, "new", "plain"), O_CREAT | O_WRONLY, 0600);
-    CHECK(fd != -1 && write(fd, "x\r\n", 3) == 3, "a message named without S= planted");
-    close(fd);
-    fd = open(path_of(dir, "new", ".hidden"), O_CREAT | O_WRONLY, 0600);
-    close(fd);
-    CHECK(symlink("/etc/passwd", path_of(dir, "cur", "link:2,")) == 0 &&
-          mkfifo(path_of(dir, "cur", "fifo:2,"), 0600) == 0, "a symlink and a FIFO planted in cur/");
-}
-
-static void test_scan(const char *dir, struct maildir_list *l)
-{
-    char err[256] = "";
-    int rc = maildir_scan(dir, l, err, sizeof err);
-    CHECK(rc == 0 && l->n == 4,
-          "scan: 4 messages, dot files, links and FIFOs skipped (%zu; %s)", l->n, err);
-    if (l->n != 4)
-        return;
-    uint64_t sizes[4] = { 3, strlen(HEAD) + 300, strlen(HEAD) + 500, strlen(HEAD) + 700 };
-    int sorted = strcmp(l->v[0].name, "plain") == 0, sized = 1, uidls = 1;
-    for (int i = 0; i < 4; i++) {
-        char u[41];
-        sized &= l->v[i].size == sizes[i] && l->v[i].in_new;
-        size_t ulen = strcspn(l->v[i].name, ":");
-        uidls &= maildir_uidl(l->v[i].name, u) == 0 && strcmp(u, l->v[i].uidl) == 0 &&
-                 (ulen <= 40 ? strncmp(u, l->v[i].name, ulen) == 0 && u[ulen] == '\0'
-                             : is_hex40(u));
-        if (i > 1)
-            sorted &= strcmp(l->v[i - 1].name, l->v[i].name) < 0;
-    }
-    CHECK(sorted, "oldest delivery first");
-    CHECK(sized, "sizes from S= (and from the file without it), all in new/");
-    CHECK(l->total == sizes[0] + sizes[1] + sizes[2] + sizes[3], "total is the sum");
-    CHECK(uidls, "UIDL: the unique part of the name");
-}
-
-static void test_uidl(void)
-{
-    char u[41], v[41];
-    CHECK(maildir_uidl("1.M2P3Q4.h,S=5:2,S", u) == 0 && strcmp(u, "1.M2P3Q4.h,S=5") == 0,
-          "UIDL: up to 40 printable bytes before ':' as they are");
-    CHECK(maildir_uidl("1796613532.M786490P3265100Q20012.mx.example.org,S=551:2,", u) == 0 &&
-          is_hex40(u) && maildir_uidl("1796613532.M786490P3265100Q20012.mx.example.org,S=551", v) == 0 &&
-          strcmp(u, v) == 0, "UIDL: a longer unique part as 40 hex of its SHA-1, flags aside");
-    CHECK(maildir_uidl("a b", u) == 0 && is_hex40(u), "UIDL: a name with a space is hashed too");
-}
-
-static void test_retr_dele(const char *dir, struct maildir_list *l)
-{
-    char err[256] = "", uidl[41], moved[MAILDIR_NAME_CAP];
-    snprintf(uidl, sizeof uidl, "%s", l->v[1].uidl);
-    int fd = maildir_open_seen(dir, &l->v[1], err, sizeof err);
-    size_t len = strlen(l->v[1].name);
-    CHECK(fd != -1 && read_fd_ok(fd, 300, 1), "open_seen: the message, byte for byte (%s)", err);
-    CHECK(!l->v[1].in_new && len > 4 && strcmp(l->v[1].name + len - 4, ":2,S") == 0 &&
-          access(path_of(dir, "cur", l->v[1].name), F_OK) == 0, "moved to cur/NAME:2,S");
-
-    struct maildir_list again;
-    maildir_scan(dir, &again, err, sizeof err);
-    int stable = 0;
-    for (size_t i = 0; i < again.n; i++)
-        stable |= strcmp(again.v[i].uidl, uidl) == 0 && !again.v[i].in_new;
-    CHECK(again.n == 4 && stable, "the UIDL stays the same after the move into cur/");
-    maildir_list_free(&again);
-
-    /* Another reader takes message 2 into cur/ with flags of its own. */
-    snprintf(moved, sizeof moved, "%s:2,FT", l->v[2].name);
-    rename(path_of(dir, "new", l->v[2].name), path_of(dir, "cur", moved));
-    fd = maildir_open_seen(dir, &l->v[2], err, sizeof err);
-    len = strlen(l->v[2].name);
-    CHECK(fd != -1 && read_fd_ok(fd, 500, 2) && len > 6 &&
-          strcmp(l->v[2].name + len - 6, ":2,FST") == 0,
-          "a message another reader moved is found; S joins its flags in order: %s", l->v[2].name);
-
-    CHECK(maildir_remove(dir, &l->v[3]) == 0 && count_in(path_of(dir, "new", NULL)) == 1,
-          "remove from new/");
-    CHECK(maildir_remove(dir, &l->v[3]) == 0, "removing it again: already gone, 0");
-    /* A stale entry: still names the file as it was in new/. */
-    struct maildir_entry stale = { .name = strdup(moved), .in_new = 0 };
-    CHECK(maildir_remove(dir, &stale) == 0 && count_in(path_of(dir, "cur", NULL)) == 3,
-          "remove finds a message renamed within cur/");
-    free(stale.name);
-    struct maildir_entry hostile = { .name = "../../etc/passwd" };
-    CHECK(maildir_open_seen(dir, &hostile, err, sizeof err) == -1 &&
-          maildir_remove(dir, &hostile) == -1, "a name with '/' is refused");
-}
-
-static void test_doubles(const char *dir)
-{
-    char err[256], names[4][MAILDIR_NAME_CAP], linked[MAILDIR_NAME_CAP + 8];
-    struct maildir_list l;
-    struct result r;
-    const char *dirs[] = { dir };
-    deliver_wait(dirs, 1, 10, 4, NULL, &r);
-    int n = names_in(path_of(dir, "new", NULL), names, 4), pick = -1;
-    for (int i = 0; i < n && i < 4; i++)
-        if (strcmp(names[i], "plain") != 0)
-            pick = i;
-    const char *name = names[pick >= 0 ? pick : 0];
-    size_t ulen = strlen(name);
-    if (snprintf(linked, sizeof linked, "%s:2,", name) >= (int)sizeof linked)
-        abort();
-    link(path_of(dir, "new", name), path_of(dir, "cur", linked));
-    maildir_scan(dir, &l, err, sizeof err);
-    int once = 0, in_cur = 0;
-    for (size_t i = 0; i < l.n; i++)
-        if (strncmp(l.v[i].name, name, ulen) == 0 && strchr(":", l.v[i].name[ulen])) {
-            once++;
-            in_cur = !l.v[i].in_new;
-        }
-    CHECK(pick >= 0 && once == 1 && in_cur, "a message both in new/ and cur/ is listed once, as in cur/");
-    maildir_list_free(&l);
-    CHECK(maildir_scan(in_base("never"), &l, err, sizeof err) == 0 && l.n == 0,
-          "a Maildir not made yet holds no messages");
-}
-
-static void test_pop(void)
-{
-    const char *dir = in_base("pop");
-    const char *dirs[] = { dir };
-    struct maildir_list l = { 0 };
-    struct result r;
-    for (unsigned i = 1; i <= 3; i++)
-        deliver_wait(dirs, 1, 100 + 200 * i, i, NULL, &r);
-    plant(dir);
-    test_scan(dir, &l);
-    if (l.n == 4)
-        test_retr_dele(dir, &l);
-    maildir_list_free(&l);
-    test_doubles(dir);
-}
-
-static void test_clean_tmp(void)
-{
-    const char *dir = in_base("pop");
-    time_t now = time(NULL);
-    struct timespec old[2] = { { now - MAILDIR_TMP_MAX_AGE - 3600, 0 }, { now - MAILDIR_TMP_MAX_AGE - 3600, 0 } };
-    close(open(path_of(dir, "tmp", "old"), O_CREAT | O_WRONLY, 0600));
-    close(open(path_of(dir, "tmp", "fresh"), O_CREAT | O_WRONLY, 0600));
-    utimensat(AT_FDCWD, path_of(dir, "tmp", "old"), old, 0);
-    CHECK(maildir_clean_tmp(dir, now) == 1 && access(path_of(dir, "tmp", "old"), F_OK) == -1 &&
-          access(path_of(dir, "tmp", "fresh"), F_OK) == 0, "tmp/: a file 37 hours old goes, a fresh one stays");
-}
-
 int main(void)
 {
     char err[256];
@@ -695,9 +405,6 @@ int main(void)
     test_rollback();
     test_many();
     test_cancel();
-    test_uidl();
-    test_pop();
-    test_clean_tmp();
     worker_shutdown();
     reactor_free();
     rm_tree(base);
