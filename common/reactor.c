@@ -188,6 +188,7 @@ int reactor_init(const char *method, char *err, size_t errlen)
 {
     static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);      /* a file past RLIMIT_FSIZE fails its write (EFBIG) */
     base = new_base(method, err, errlen);
     if (!base)
         return -1;

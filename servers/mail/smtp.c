@@ -411,11 +411,12 @@ static void deliver(struct smtp_session *s)
     if (d)
         d->s = s;
     s->delivery = d;
-    if (!d || maildir_deliver((const char *const *)s->dirs, s->n_dirs, head, strlen(head), body,
-                              s->srv->cfg->host, on_delivered, d) == -1) {
+    int r = d ? maildir_deliver((const char *const *)s->dirs, s->n_dirs, head, strlen(head),
+                                body, s->srv->cfg->host, on_delivered, d) : -1;
+    evbuffer_free(body);             /* emptied by the writer, or untouched on failure */
+    if (r == -1) {
         free(d);
         s->delivery = NULL;
-        evbuffer_free(body);
         session_pause(s->gs, 0);
         reply(s, 451, "4.3.0", "Local error in processing, try again later");
         reset_transaction(s);
