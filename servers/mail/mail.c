@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <openssl/ssl.h>
 
@@ -98,7 +99,8 @@ static int add_user(struct mail_cfg *cfg, const char *spec, char *err, size_t er
         return -1;
     }
     d->users = u;
-    snprintf(u[d->n_users++].name, sizeof u->name, "%s", name);
+    memcpy(u[d->n_users].name, name, strlen(name) + 1);   /* user_name_ok bounds it */
+    d->n_users++;
     return 0;
 }
 

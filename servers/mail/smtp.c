@@ -8,6 +8,7 @@
  */
 #include "mail.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #define BAD_COMMANDS_MAX 20          /* then 421 and close, as Postfix */
 #define DATA_CHUNK 16384
 #define PATH_TEXT_MAX 4096
+#define ADDR_TEXT_MAX (sizeof ((struct smtp_addr *)0)->local + SMTP_DOMAIN_MAX + 2)
 
 enum smtp_state {
     SS_START,        /* before HELO or EHLO */
@@ -165,7 +167,7 @@ static void do_helo(struct smtp_session *s, const struct smtp_cmd *c, int ehlo)
 
 static void do_mail(struct smtp_session *s, const struct smtp_cmd *c)
 {
-    char addr[SMTP_PATH_MAX + 8];
+    char addr[ADDR_TEXT_MAX];
     if (s->state == SS_START) {
         reply(s, 503, "5.5.1", "Say HELO or EHLO first");
         return;
@@ -191,7 +193,7 @@ static void do_mail(struct smtp_session *s, const struct smtp_cmd *c)
 static void do_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 {
     const struct mail_cfg *cfg = s->srv->cfg;
-    char dir[PATH_TEXT_MAX], addr[SMTP_PATH_MAX + 8];
+    char dir[PATH_TEXT_MAX], addr[ADDR_TEXT_MAX];
     if (s->state != SS_MAIL) {
         reply(s, 503, "5.5.1", "Need MAIL before RCPT");
         return;
@@ -337,6 +339,7 @@ static int take_command(struct smtp_session *s)
     if (r < 0) {
         int code;
         const char *enh = parse_error_code(r, &code);
+        err[0] = (char)toupper((unsigned char)err[0]);
         bad_command(s, code, enh, err);
         return 1;
     }

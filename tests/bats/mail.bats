@@ -34,7 +34,7 @@ $1"
 
 # raw LINES: sends the bytes at once (printf %b) and prints every reply.
 raw() {
-    printf '%b' "$1" | timeout 10 socat -t 3 - "TCP:127.0.0.1:$PORT"
+    printf '%b' "$1" | timeout 10 socat -t 3 - "TCP:127.0.0.1:$PORT" | tr -d '\r'
 }
 
 new_count() {
@@ -174,15 +174,47 @@ s.quit()
     refute_line '250 2.0.0 Ok'
 }
 
-@test "a message the client aborts is not delivered; shutdown answers 421" {
+@test "a message the client aborts is not delivered, and the server serves on" {
     start_mail
-    exec 3<>"/dev/tcp/127.0.0.1/$PORT"
-    read -r -t 5 greeting <&3
+    exec 5<>"/dev/tcp/127.0.0.1/$PORT"
+    read -r -t 5 greeting <&5
     [[ $greeting == 220* ]]
-    printf 'EHLO c\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\nSubject: cut\r\n\r\nhalf' >&3
+    printf 'EHLO c\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\nSubject: cut\r\n\r\nhalf' >&5
     sleep 0.5
-    exec 3<&-
+    exec 5<&-
     sleep 0.3
     assert_equal "$(new_count alice)" 0
     kill -0 "$GALE_PID"
+}
+
+@test "kill -9 while a client sends: every acknowledged message is whole in new/, none partial" {
+    start_mail
+    PORT=$PORT timeout 60 python3 -c '
+import os, smtplib, sys
+acked = 0
+body = ("Subject: crash\r\n\r\n" + "0123456789abcdef" * 640).encode()
+try:
+    s = smtplib.SMTP("127.0.0.1", int(os.environ["PORT"]), timeout=10)
+    while True:
+        s.sendmail("a@b.test", ["alice@example.test", "bob@example.test"], body)
+        acked += 1
+        with open("acked", "w") as f:
+            f.write(str(acked))
+except Exception:
+    pass
+' &
+    local client=$!
+    track_pid "$client"
+    sleep 1.5
+    kill -9 "$GALE_PID"
+    wait "$client" || true
+    local acked f
+    acked=$(cat acked)
+    [ "$acked" -gt 0 ]
+    [ "$(new_count alice)" -ge "$acked" ]
+    [ "$(new_count bob)" -ge "$acked" ]
+    for f in mail/alice/new/* mail/bob/new/*; do
+        assert_equal "$(stat -c %s "$f")" "${f##*,S=}"
+        grep -q 'Subject: crash' "$f"
+    done
 }
