@@ -68,7 +68,7 @@ static void fuzz_command(const char *line, size_t len, int utf8_txn)
     int rc = smtp_cmd_parse_txn(line, len, utf8_txn, &c, err, sizeof err);
     if (rc < SMTP_E_PATH || rc > 0 || c.verb > SMTP_BDAT || strnlen(err, sizeof err) == sizeof err)
         abort();
-    if (rc < 0 ? err[0] == '\0' : !inside(c.arg, c.arg_len, line, len) && c.arg_len != 0)
+    if (rc < 0 ? err[0] == '\0' : c.arg_len != 0 && !inside(c.arg, c.arg_len, line, len))
         abort();
     if (has_control(line, len) && rc != SMTP_E_SYNTAX)
         abort();
