@@ -40,10 +40,7 @@ static int is_atext(unsigned char c)
 }
 
 /* RFC 5321 qtextSMTP. */
-static int is_qtext(unsigned char c)
-{
-    return c >= 32 && c <= 126 && c != '"' && c != '\\';
-}
+static int is_qtext(unsigned char c) { return c >= 32 && c <= 126 && c != '"' && c != '\\'; }
 
 static int same_word(struct text t, const char *word)
 {
@@ -62,33 +59,20 @@ static int has_prefix(struct text t, const char *word)
     return t.n >= n && same_word((struct text){ t.p, n }, word);
 }
 
-/* Well-formed UTF-8 (RFC 3629): no overlong forms, surrogates or values
- * past U+10FFFF. */
+/* Well-formed UTF-8 (RFC 3629).  The bounds on a sequence's second
+ * octet shut out overlong forms, surrogates and values past U+10FFFF. */
 static int utf8_valid(const unsigned char *s, size_t n)
 {
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        size_t more;
-        unsigned char lo = 0x80, hi = 0xbf;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            more = 1;
-        else if (c >= 0xe0 && c <= 0xef)
-            more = 2, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-        else if (c >= 0xf0 && c <= 0xf4)
-            more = 3, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-        else
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i++];
+        size_t more = c < 0x80 ? 0 : c < 0xc2 ? 4 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : c < 0xf5 ? 3 : 4;
+        unsigned char lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
+        unsigned char hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+        if (more == 4 || more > n - i)
             return 0;
-        if (n - i - 1 < more || s[i + 1] < lo || s[i + 1] > hi)
-            return 0;
-        for (size_t k = 2; k <= more; k++)
-            if (s[i + k] < 0x80 || s[i + k] > 0xbf)
+        for (size_t k = 0; k < more; k++, i++)
+            if (s[i] < (k ? 0x80 : lo) || s[i] > (k ? 0xbf : hi))
                 return 0;
-        i += more + 1;
     }
     return 1;
 }
@@ -297,24 +281,20 @@ static int parse_path(struct text t, int is_mail, struct smtp_addr *a, char *err
     return r;
 }
 
-static int check_utf8(const struct smtp_addr *a, int allowed, char *err, size_t errlen)
+/* Sets a->utf8; refuses malformed UTF-8, and non-ASCII unless allowed. */
+static int check_utf8(struct smtp_addr *a, int allowed, char *err, size_t errlen)
 {
-    size_t ln = strlen(a->local), dn = strlen(a->domain);
-    if (utf8_valid((const unsigned char *)a->local, ln) == 0 ||
-        utf8_valid((const unsigned char *)a->domain, dn) == 0)
-        return fail(SMTP_E_PATH, err, errlen, "address is not UTF-8");
-    for (size_t i = 0; i < ln + dn; i++)
-        if ((unsigned char)(i < ln ? a->local[i] : a->domain[i - ln]) >= 0x80)
-            return allowed ? 0 : fail(SMTP_E_PATH, err, errlen, "non-ASCII address needs SMTPUTF8");
+    const char *const parts[] = { a->local, a->domain };
+    for (size_t k = 0; k < 2; k++) {
+        size_t n = strlen(parts[k]);
+        if (!utf8_valid((const unsigned char *)parts[k], n))
+            return fail(SMTP_E_PATH, err, errlen, "address is not UTF-8");
+        for (size_t i = 0; i < n; i++)
+            a->utf8 |= (unsigned char)parts[k][i] >= 0x80;
+    }
+    if (a->utf8 && !allowed)
+        return fail(SMTP_E_PATH, err, errlen, "non-ASCII address needs SMTPUTF8");
     return 0;
-}
-
-static void mark_utf8(struct smtp_addr *a)
-{
-    for (const char *s = a->local; *s; s++)
-        a->utf8 |= (unsigned char)*s >= 0x80;
-    for (const char *s = a->domain; *s; s++)
-        a->utf8 |= (unsigned char)*s >= 0x80;
 }
 
 /* --- parameters -------------------------------------------------------- */
@@ -340,13 +320,11 @@ static int split_param(struct text t, struct text *key, struct text *val)
     const char *eq = memchr(t.p, '=', t.n);
     *key = (struct text){ t.p, eq ? (size_t)(eq - t.p) : t.n };
     *val = eq ? (struct text){ eq + 1, t.n - key->n - 1 } : (struct text){ "", 0 };
-    if (key->n == 0 || !(is_alpha((unsigned char)key->p[0]) || is_digit((unsigned char)key->p[0])))
+    if (key->n == 0 || key->p[0] == '-' || (eq && val->n == 0))
         return -1;
-    for (size_t i = 1; i < key->n; i++)
+    for (size_t i = 0; i < key->n; i++)
         if (!is_ldh((unsigned char)key->p[i]))
             return -1;
-    if (eq && val->n == 0)
-        return -1;
     for (size_t i = 0; i < val->n; i++)
         if (val->p[i] == '=' || (unsigned char)val->p[i] < 33 || (unsigned char)val->p[i] > 126)
             return -1;
@@ -355,12 +333,14 @@ static int split_param(struct text t, struct text *key, struct text *val)
 
 enum { SEEN_SIZE = 1, SEEN_BODY = 2, SEEN_UTF8 = 4, SEEN_AUTH = 8 };
 
-/* One MAIL parameter; each may be given once (RFC 5321 4.1.2). */
-static int mail_param(struct text key, struct text val, unsigned *seen, struct smtp_cmd *c,
+/* One parameter: MAIL's may each be given once (RFC 5321 4.1.2), RCPT
+ * has none of ours (no DSN). */
+static int one_param(struct text key, struct text val, unsigned *seen, struct smtp_cmd *c,
                       char *err, size_t errlen)
 {
-    unsigned bit = same_word(key, "SIZE") ? SEEN_SIZE : same_word(key, "BODY") ? SEEN_BODY
-                 : same_word(key, "SMTPUTF8") ? SEEN_UTF8 : same_word(key, "AUTH") ? SEEN_AUTH : 0;
+    unsigned bit = c->verb != SMTP_MAIL ? 0 : same_word(key, "SIZE") ? SEEN_SIZE
+                 : same_word(key, "BODY") ? SEEN_BODY : same_word(key, "SMTPUTF8") ? SEEN_UTF8
+                 : same_word(key, "AUTH") ? SEEN_AUTH : 0;
     if (bit == 0)
         return fail(SMTP_E_PARAM, err, errlen, "unknown parameter %.*s", (int)(key.n > 32 ? 32 : key.n), key.p);
     if (*seen & bit)
@@ -401,9 +381,7 @@ static int parse_params(struct text t, struct smtp_cmd *c, char *err, size_t err
         struct text word = { t.p + i, sp ? (size_t)(sp - t.p) - i : t.n - i }, key, val;
         if (split_param(word, &key, &val) < 0)
             return fail(SMTP_E_ARGS, err, errlen, "bad parameter syntax");
-        if (c->verb != SMTP_MAIL)
-            return fail(SMTP_E_PARAM, err, errlen, "unknown parameter %.*s", (int)(key.n > 32 ? 32 : key.n), key.p);
-        int r = mail_param(key, val, &seen, c, err, errlen);
+        int r = one_param(key, val, &seen, c, err, errlen);
         if (r < 0)
             return r;
         i += word.n;
@@ -430,7 +408,6 @@ static int parse_mail_rcpt(struct smtp_cmd *c, int utf8_txn, char *err, size_t e
     i += (size_t)r;
     if ((r = parse_params((struct text){ t.p + i, t.n - i }, c, err, errlen)) < 0)
         return r;
-    mark_utf8(&c->addr);
     return check_utf8(&c->addr, is_mail ? c->smtputf8 : utf8_txn, err, errlen);
 }
 
@@ -448,27 +425,34 @@ static int parse_helo(struct smtp_cmd *c, char *err, size_t errlen)
     return 0;
 }
 
+/* "first [second]", one or more spaces between; -1 if more follows. */
+static int two_words(struct text t, struct text *first, struct text *second)
+{
+    const char *sp = memchr(t.p, ' ', t.n);
+    *first = (struct text){ t.p, sp ? (size_t)(sp - t.p) : t.n };
+    size_t i = first->n;
+    while (i < t.n && t.p[i] == ' ')
+        i++;
+    *second = (struct text){ t.p + i, t.n - i };
+    return memchr(second->p, ' ', second->n) ? -1 : 0;
+}
+
 /* AUTH mechanism [initial-response] (RFC 4954 4). */
 static int parse_auth(struct smtp_cmd *c, char *err, size_t errlen)
 {
-    struct text t = { c->arg, c->arg_len };
-    const char *sp = memchr(t.p, ' ', t.n);
-    size_t n = sp ? (size_t)(sp - t.p) : t.n;
-    if (n == 0 || n > SMTP_MECH_MAX)
+    struct text mech, resp;
+    if (two_words((struct text){ c->arg, c->arg_len }, &mech, &resp) < 0 || mech.n == 0 ||
+        mech.n > SMTP_MECH_MAX)
         return fail(SMTP_E_ARGS, err, errlen, "Syntax: AUTH mechanism [initial-response]");
-    for (size_t i = 0; i < n; i++) {
-        if (!is_ldh((unsigned char)t.p[i]) && t.p[i] != '_')
+    for (size_t i = 0; i < mech.n; i++) {
+        if (!is_ldh((unsigned char)mech.p[i]) && mech.p[i] != '_')
             return fail(SMTP_E_ARGS, err, errlen, "bad mechanism name");
-        c->mech[i] = upper(t.p[i]);
+        c->mech[i] = upper(mech.p[i]);
     }
-    c->mech[n] = '\0';
-    while (n < t.n && t.p[n] == ' ')
-        n++;
-    if (n < t.n) {
-        if (memchr(t.p + n, ' ', t.n - n))
-            return fail(SMTP_E_ARGS, err, errlen, "Syntax: AUTH mechanism [initial-response]");
-        c->initial = t.p + n;
-        c->initial_len = t.n - n;
+    c->mech[mech.n] = '\0';
+    if (resp.n) {
+        c->initial = resp.p;
+        c->initial_len = resp.n;
     }
     return 0;
 }
@@ -476,19 +460,12 @@ static int parse_auth(struct smtp_cmd *c, char *err, size_t errlen)
 /* BDAT chunk-size [LAST] (RFC 3030 2). */
 static int parse_bdat(struct smtp_cmd *c, char *err, size_t errlen)
 {
-    struct text t = { c->arg, c->arg_len };
-    const char *sp = memchr(t.p, ' ', t.n);
-    struct text num = { t.p, sp ? (size_t)(sp - t.p) : t.n };
-    if (parse_u64(num, SIZE_DIGITS_MAX, &c->chunk_size) < 0 || c->chunk_size == UINT64_MAX)
+    struct text num, last;
+    if (two_words((struct text){ c->arg, c->arg_len }, &num, &last) < 0 ||
+        parse_u64(num, SIZE_DIGITS_MAX, &c->chunk_size) < 0 || c->chunk_size == UINT64_MAX ||
+        (last.n && !same_word(last, "LAST")))
         return fail(SMTP_E_ARGS, err, errlen, "Syntax: BDAT size [LAST]");
-    size_t i = num.n;
-    while (i < t.n && t.p[i] == ' ')
-        i++;
-    if (i < t.n) {
-        if (!same_word((struct text){ t.p + i, t.n - i }, "LAST"))
-            return fail(SMTP_E_ARGS, err, errlen, "Syntax: BDAT size [LAST]");
-        c->last = 1;
-    }
+    c->last = last.n > 0;
     return 0;
 }
 
@@ -583,13 +560,8 @@ int smtp_cmd_parse(const char *line, size_t len, struct smtp_cmd *cmd, char *err
 
 const char *smtp_error_code(int err)
 {
-    switch (err) {
-    case SMTP_E_SYNTAX: return "500 5.5.2";
-    case SMTP_E_ARGS: return "501 5.5.4";
-    case SMTP_E_PARAM: return "555 5.5.4";
-    case SMTP_E_PATH: return "553 5.1.3";
-    default: return "451 4.3.0";
-    }
+    static const char *const codes[] = { "500 5.5.2", "501 5.5.4", "555 5.5.4", "553 5.1.3" };
+    return err <= SMTP_E_SYNTAX && err >= SMTP_E_PATH ? codes[-err - 1] : "451 4.3.0";
 }
 
 const char *smtp_verb_name(enum smtp_verb v)

@@ -434,6 +434,13 @@ static void test_utf8(void)
     CHECK(parse("MAIL FROM:<j\xed\xa0\x80@example.com> SMTPUTF8") == SMTP_E_PATH, "surrogate: 553");
     CHECK(parse("MAIL FROM:<j\xf4\x90\x80\x80@example.com> SMTPUTF8") == SMTP_E_PATH, "past U+10FFFF: 553");
     CHECK(parse("MAIL FROM:<j\xf0\x9f\x98\x80@example.com> SMTPUTF8") == 0, "4-octet UTF-8");
+    CHECK(parse("MAIL FROM:<j\xef\xbf\xbd@example.com> SMTPUTF8") == 0, "3-octet UTF-8");
+    CHECK(parse("MAIL FROM:<j\x80\x80\x80\x80@example.com> SMTPUTF8") == SMTP_E_PATH, "lone continuations: 553");
+    CHECK(parse("MAIL FROM:<j\xc1\x81@example.com> SMTPUTF8") == SMTP_E_PATH, "overlong 2-octet: 553");
+    CHECK(parse("MAIL FROM:<j\xe0\x81\x81@example.com> SMTPUTF8") == SMTP_E_PATH, "overlong 3-octet: 553");
+    CHECK(parse("MAIL FROM:<j\xf8\x88\x80\x80\x80@example.com> SMTPUTF8") == SMTP_E_PATH, "5-octet form: 553");
+    CHECK(parse("MAIL FROM:<j\xff@example.com> SMTPUTF8") == SMTP_E_PATH, "0xff: 553");
+    CHECK(parse("MAIL FROM:<j\xe2\x82@example.com> SMTPUTF8") == SMTP_E_PATH, "cut 3-octet: 553");
     CHECK(parse("MAIL FROM:<a@[1.2.3.\xc3\xa9]> SMTPUTF8") == SMTP_E_PATH, "UTF-8 in a literal: 553");
     CHECK(parse(u) == SMTP_E_PATH, "UTF-8 RCPT outside an SMTPUTF8 transaction: 553");
     CHECK(parse_n(u, strlen(u), 1) == 0 && cmd.addr.utf8, "UTF-8 RCPT inside one: taken");
