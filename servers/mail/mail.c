@@ -7,11 +7,13 @@
 #include "mail.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <openssl/ssl.h>
 
 #include "endpoint.h"
@@ -190,12 +192,18 @@ static int mail_check(void *p, char *err, size_t errlen)
     return 0;
 }
 
-/* Each user's Maildir is made at start, as twistd does for -u. */
+/* Each domain's folder and each user's Maildir are made at start, as
+ * twistd does. */
 static int make_maildirs(const struct mail_cfg *cfg, char *err, size_t errlen)
 {
     char path[4096];
     for (size_t i = 0; i < cfg->n_dom; i++) {
         const struct mail_domain *d = &cfg->dom[i];
+        if (mkdir(d->path, 0700) == -1 && errno != EEXIST) {
+            snprintf(err, errlen, "-d %s: cannot make %s: %s", d->name, d->path,
+                     strerror(errno));
+            return -1;
+        }
         for (size_t k = 0; k < d->n_users; k++) {
             snprintf(path, sizeof path, "%s/%s", d->path, d->users[k].name);
             if (maildir_ensure(path, err, errlen) == -1)

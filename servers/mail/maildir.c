@@ -1,8 +1,7 @@
 /*
- * Maildir delivery; see maildir.h.  maildir_deliver() runs on the reactor
- * and only gathers the message; deliver_job() does every file operation
- * on the helper thread (worker.h), and deliver_done() reports back on the
- * reactor.
+ * Maildir files; see maildir.h.  This file makes Maildirs, names
+ * messages and holds the steps of a delivery, which maildir_batch.c runs
+ * for many messages at once on the helper thread (worker.h).
  *
  * The order of a delivery (https://cr.yp.to/proto/maildir.html): create
  * tmp/NAME exclusively, write it, fsync it, move it to new/ without ever
@@ -29,7 +28,7 @@
 
 #include "worker.h"
 
-#define NAME_TRIES 8        /* fresh names tried when one is taken */
+#define NAME_TRIES MAILDIR_NAME_TRIES
 #define IOV_BATCH 64        /* iovecs per writev() */
 
 /*
@@ -45,23 +44,6 @@ static struct maildir_state {
     atomic_ullong deliveries;
 } state;
 
-struct maildir_msg {
-    char **dirs;
-    size_t n;
-    char (*names)[MAILDIR_NAME_CAP];   /* each copy's name in its new/ */
-    struct evbuffer *data;             /* head then body */
-    char host[MAILDIR_HOST_CAP + 1];   /* escaped */
-    maildir_done_fn done;
-    void *arg;
-    int cancelled;                     /* reactor only */
-    int ok;                            /* set on the thread */
-    char error[128];
-};
-
-/* tmp/ and new/ of one Maildir, open. */
-struct mdir {
-    int tmp, new;
-};
 
 void maildir_errno_text(int e, char *err, size_t errlen)
 {
@@ -189,7 +171,7 @@ static int needs_escape(unsigned char c)
 }
 
 /* host as the last part of a name: escaped, cut to fit, never empty. */
-static void escape_host(const char *host, char *out, size_t outlen)
+void escape_host(const char *host, char *out, size_t outlen)
 {
     char sys[256];
     if (!host || !*host) {
@@ -212,7 +194,7 @@ static void escape_host(const char *host, char *out, size_t outlen)
         snprintf(out, outlen, "localhost");
 }
 
-static void format_name(char *out, size_t outlen, const char *escaped_host, uint64_t size)
+void format_name(char *out, size_t outlen, const char *escaped_host, uint64_t size)
 {
     struct timeval tv;
     gettimeofday(&tv, NULL);
@@ -259,26 +241,44 @@ static int write_all(int fd, struct evbuffer *buf)
     return 0;
 }
 
-static void unlink_keep_errno(int dir, const char *name)
+void unlink_keep_errno(int dir, const char *name)
 {
     int e = errno;
     unlinkat(dir, name, 0);
     errno = e;
 }
 
-/* tmp/NAME created exclusively under a fresh name, written and synced. */
-static int store_in_tmp(const struct mdir *md, struct maildir_msg *m, uint64_t size, char *name)
+/* tmp/NAME created exclusively under a fresh name and written, not yet
+ * synced: the open file, or -1 (nothing left behind). */
+int write_in_tmp(int tmpdir, struct evbuffer *data, const char *host, uint64_t size,
+                        char *name)
 {
     int fd = -1;
     for (int i = 0; i < NAME_TRIES && fd == -1; i++) {
-        format_name(name, MAILDIR_NAME_CAP, m->host, size);
-        fd = openat(md->tmp, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+        format_name(name, MAILDIR_NAME_CAP, host, size);
+        fd = openat(tmpdir, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd == -1 && errno != EEXIST)
             return -1;
     }
     if (fd == -1)
         return -1;
-    if (write_all(fd, m->data) == -1 || fsync(fd) == -1) {
+    if (write_all(fd, data) == -1) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        unlink_keep_errno(tmpdir, name);
+        return -1;
+    }
+    return fd;
+}
+
+/* tmp/NAME created exclusively under a fresh name, written and synced. */
+static int store_in_tmp(const struct mdir *md, struct maildir_msg *m, uint64_t size, char *name)
+{
+    int fd = write_in_tmp(md->tmp, m->data, m->host, size, name);
+    if (fd == -1)
+        return -1;
+    if (fsync(fd) == -1) {
         int e = errno;
         close(fd);
         errno = e;
@@ -294,7 +294,7 @@ static int store_in_tmp(const struct mdir *md, struct maildir_msg *m, uint64_t s
 
 /* rename() that never replaces a file: the spec's link-then-unlink where
  * the filesystem lacks RENAME_NOREPLACE. */
-static int rename_noreplace(int fromdir, const char *from, int todir, const char *to)
+int rename_noreplace(int fromdir, const char *from, int todir, const char *to)
 {
     if (renameat2(fromdir, from, todir, to, RENAME_NOREPLACE) == 0)
         return 0;
@@ -317,7 +317,7 @@ static int sync_new(int newfd, const char *name)
 }
 
 /* The whole delivery into one Maildir; name: where it went in new/. */
-static int write_copy(const struct mdir *md, struct maildir_msg *m, uint64_t size, char *name)
+int write_copy(const struct mdir *md, struct maildir_msg *m, uint64_t size, char *name)
 {
     char tmpname[MAILDIR_NAME_CAP];
     if (store_in_tmp(md, m, size, tmpname) == -1)
@@ -338,24 +338,6 @@ static int write_copy(const struct mdir *md, struct maildir_msg *m, uint64_t siz
     return sync_new(md->new, name);
 }
 
-/* A hard link of the first copy straight into md's new/; 1 when no link
- * can be made there (another filesystem, links not supported, the first
- * copy already moved on by a reader): the caller writes a copy instead. */
-static int link_copy(int src_new, const char *src_name, const struct mdir *md,
-                     const char *host, uint64_t size, char *name)
-{
-    for (int i = 0; i < NAME_TRIES; i++) {
-        format_name(name, MAILDIR_NAME_CAP, host, size);
-        if (linkat(src_new, src_name, md->new, name, 0) == 0)
-            return sync_new(md->new, name);
-        if (errno == EXDEV || errno == EPERM || errno == EMLINK || errno == ENOENT ||
-            errno == EOPNOTSUPP)
-            return 1;
-        if (errno != EEXIST)
-            return -1;
-    }
-    return -1;
-}
 
 static int mdir_try(const char *path, struct mdir *md)
 {
@@ -374,7 +356,7 @@ static int mdir_try(const char *path, struct mdir *md)
 }
 
 /* A Maildir missing (a new user's) is made first. */
-static int mdir_open(const char *path, struct mdir *md)
+int mdir_open(const char *path, struct mdir *md)
 {
     char unused[8];
     if (mdir_try(path, md) == 0)
@@ -384,7 +366,7 @@ static int mdir_open(const char *path, struct mdir *md)
     return mdir_try(path, md);
 }
 
-static void mdir_close(const struct mdir *md)
+void mdir_close(const struct mdir *md)
 {
     int e = errno;
     close(md->tmp);
@@ -392,20 +374,9 @@ static void mdir_close(const struct mdir *md)
     errno = e;
 }
 
-static int deliver_further(struct maildir_msg *m, size_t i, const struct mdir *first, uint64_t size)
-{
-    struct mdir md;
-    if (mdir_open(m->dirs[i], &md) == -1)
-        return -1;
-    int r = link_copy(first->new, m->names[0], &md, m->host, size, m->names[i]);
-    if (r == 1)
-        r = write_copy(&md, m, size, m->names[i]);
-    mdir_close(&md);
-    return r;
-}
 
 /* All or nothing: the copies already placed go again. */
-static void rollback(struct maildir_msg *m, size_t upto)
+void rollback(struct maildir_msg *m, size_t upto)
 {
     for (size_t i = 0; i < upto; i++) {
         int fd = maildir_open_sub(m->dirs[i], "new");
@@ -415,119 +386,4 @@ static void rollback(struct maildir_msg *m, size_t upto)
             fsync(fd);
         close(fd);
     }
-}
-
-static void deliver_job(void *job)
-{
-    struct maildir_msg *m = job;
-    uint64_t size = evbuffer_get_length(m->data);
-    struct mdir first;
-    size_t i = 0;
-    if (mdir_open(m->dirs[0], &first) == 0) {
-        if (write_copy(&first, m, size, m->names[0]) == 0)
-            for (i = 1; i < m->n && deliver_further(m, i, &first, size) == 0; i++)
-                ;
-        mdir_close(&first);
-    }
-    m->ok = i == m->n;
-    if (!m->ok) {
-        maildir_errno_text(errno, m->error, sizeof m->error);
-        rollback(m, i);
-    }
-}
-
-/* ---- On the reactor ---- */
-
-static void msg_free(struct maildir_msg *m)
-{
-    if (!m)
-        return;
-    for (size_t i = 0; m->dirs && i < m->n; i++)
-        free(m->dirs[i]);
-    free(m->dirs);
-    free(m->names);
-    if (m->data)
-        evbuffer_free(m->data);
-    free(m);
-}
-
-static void deliver_done(void *job)
-{
-    struct maildir_msg *m = job;
-    if (!m->cancelled)
-        m->done(m->ok, m->ok ? NULL : m->error, m->arg);
-    msg_free(m);
-}
-
-static struct maildir_msg *msg_new(const char *const *dirs, size_t n, const char *head,
-                                   size_t head_len, const char *hostname)
-{
-    struct maildir_msg *m = calloc(1, sizeof *m);
-    if (!m)
-        return NULL;
-    m->dirs = calloc(n, sizeof *m->dirs);
-    m->names = calloc(n, sizeof *m->names);
-    m->data = evbuffer_new();
-    if (!m->dirs || !m->names || !m->data) {
-        msg_free(m);
-        return NULL;
-    }
-    m->n = n;
-    for (size_t i = 0; i < n; i++)
-        if (!(m->dirs[i] = strdup(dirs[i]))) {
-            msg_free(m);
-            return NULL;
-        }
-    if (head_len > 0 && evbuffer_add(m->data, head, head_len) == -1) {
-        msg_free(m);
-        return NULL;
-    }
-    escape_host(hostname, m->host, sizeof m->host);
-    return m;
-}
-
-struct maildir_msg *maildir_deliver_start(const char *const *dirs, size_t n,
-                                          const char *head, size_t head_len,
-                                          struct evbuffer *body, const char *hostname,
-                                          maildir_done_fn done, void *arg)
-{
-    if (!dirs || n == 0 || !done || (!head && head_len > 0)) {
-        errno = EINVAL;
-        return NULL;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (!maildir_path_valid(dirs[i])) {
-            errno = EINVAL;
-            return NULL;
-        }
-    struct maildir_msg *m = msg_new(dirs, n, head, head_len, hostname);
-    if (!m || (body && evbuffer_add_buffer(m->data, body) == -1)) {
-        msg_free(m);
-        errno = ENOMEM;
-        return NULL;
-    }
-    m->done = done;
-    m->arg = arg;
-    if (worker_submit(deliver_job, deliver_done, m) == -1) {
-        /* body was emptied by the move: appending gives it back whole. */
-        evbuffer_drain(m->data, head_len);
-        if (body)
-            evbuffer_add_buffer(body, m->data);
-        msg_free(m);
-        errno = ENOMEM;
-        return NULL;
-    }
-    return m;
-}
-
-int maildir_deliver(const char *const *dirs, size_t n, const char *head, size_t head_len,
-                    struct evbuffer *body, const char *hostname, maildir_done_fn done, void *arg)
-{
-    return maildir_deliver_start(dirs, n, head, head_len, body, hostname, done, arg) ? 0 : -1;
-}
-
-void maildir_cancel(struct maildir_msg *m)
-{
-    if (m)
-        m->cancelled = 1;
 }
