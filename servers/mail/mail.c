@@ -190,9 +190,12 @@ static int mail_check(void *p, char *err, size_t errlen)
         snprintf(err, errlen, "nothing to serve: --no-smtp and --no-pop3 together");
         return -1;
     }
-    if ((cfg->no_smtp && cfg->smtp.n) || (cfg->no_pop3 && cfg->pop3.n)) {
-        snprintf(err, errlen, "%s", cfg->no_smtp && cfg->smtp.n ? "--smtp and --no-smtp contradict"
-                                                                : "--pop3 and --no-pop3 contradict");
+    if (cfg->no_smtp && cfg->smtp.n) {
+        snprintf(err, errlen, "--smtp and --no-smtp contradict");
+        return -1;
+    }
+    if (cfg->no_pop3 && cfg->pop3.n) {
+        snprintf(err, errlen, "--pop3 and --no-pop3 contradict");
         return -1;
     }
     if (cfg->hostname)

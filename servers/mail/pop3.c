@@ -26,6 +26,8 @@
 #define BAD_COMMANDS_MAX 10          /* then close, as Dovecot */
 #define OUT_HIGH (64 * 1024)         /* output queued before we wait for the client */
 #define LIST_BATCH 256               /* LIST and UIDL lines made per turn */
+/* Input held while a command waits: an AUTH response line and more. */
+#define INPUT_MAX (POP3_AUTH_LINE_MAX + 4096)
 
 static void process(struct pop3_session *s);
 
@@ -153,8 +155,12 @@ static void on_chunk(void *arg, const char *p, size_t n, const char *err)
         pop3_reply(s, "+OK %" PRIu64 " octets", e ? e->size : 0);
         s->started = 1;
     }
-    if (n > 0 && evbuffer_reserve_space(out, (ev_ssize_t)(2 * n), &v, 1) == 1) {
+    if (n > 0) {
         size_t used;
+        if (evbuffer_reserve_space(out, (ev_ssize_t)(2 * n), &v, 1) != 1) {
+            session_abort(s->gs, "out of memory");
+            return;
+        }
         v.iov_len = pop3_stuff_feed(&s->stuff, p, n, v.iov_base, &used);
         evbuffer_commit_space(out, &v, 1);
     }
@@ -313,7 +319,7 @@ static int busy(const struct pop3_session *s)
 
 static void process(struct pop3_session *s)
 {
-    while (!session_finishing(s->gs) && !busy(s)) {
+    while (!session_finishing(s->gs) && !busy(s) && !s->stopping) {
         if (session_pending(s->gs) >= OUT_HIGH) {
             session_notify_drained(s->gs);     /* a client that reads slowly: wait */
             return;
@@ -337,6 +343,7 @@ static int on_open(struct gale_session *gs)
     s->gs = gs;
     s->srv = session_server(gs);
     pop3_reply(s, "+OK gale POP3 ready");
+    session_set_input_limit(gs, INPUT_MAX);
     session_timer(gs, SESSION_T_IDLE, s->srv->cfg->pop3_timeout);
     session_set_send_timeout(gs, s->srv->cfg->pop3_timeout);
     return 0;
@@ -360,6 +367,8 @@ static void on_drained(struct gale_session *gs)
             session_finish(gs, 0);
         else if (session_start_tls(gs, s->srv->tls) == -1)
             session_abort(gs, "stls failed");
+        else
+            session_set_input_limit(gs, INPUT_MAX);     /* onto the new TLS buffers */
         return;
     }
     if (s->read_waits) {
@@ -381,8 +390,9 @@ static void on_eof(struct gale_session *gs)
 static void on_timeout(struct gale_session *gs, enum session_timer why)
 {
     struct pop3_session *s = session_data(gs);
-    if (why == SESSION_T_SEND)
-        session_abort(gs, "send timeout");
+    /* in the middle of a multi-line reply nothing more can be said */
+    if (why == SESSION_T_SEND || s->state == PS_SENDING)
+        session_abort(gs, why == SESSION_T_SEND ? "send timeout" : "timeout");
     else
         pop3_reply_close(s, "-ERR Disconnected for inactivity");
 }

@@ -368,6 +368,37 @@ p.quit()
     assert_equal "$(find mail/alice -type f | wc -l)" 2
 }
 
+@test "a client that sends and never reads holds bounded memory, and others are served meanwhile" {
+    start_pop --allow-plaintext-auth
+    for i in $(seq 1000 1999); do
+        drop alice "$i.M1P1Q$i.h,S=20" 'Subject: a\r\n\r\nbody\r\n'
+    done
+    run pop_py "
+import time
+s = socket.create_connection(('127.0.0.1', PORT))
+s.sendall(b'USER alice\\r\\nPASS secret\\r\\n')
+time.sleep(0.3)
+s.setblocking(False)
+chunk = b'LIST\\r\\nUIDL\\r\\nRETR 1\\r\\nNOOP\\r\\n' * 1000
+sent, end = 0, time.time() + 2
+while time.time() < end:
+    try:
+        sent += s.send(chunk)
+    except BlockingIOError:
+        time.sleep(0.02)
+print('sent-mib', sent >> 20)
+rss = [l.split()[1] for l in open('/proc/$GALE_PID/status') if l.startswith('VmRSS')][0]
+print('rss-small', int(rss) < 200 * 1024, rss)
+q = login('bob', 'secret2')
+print('bob', q.stat())
+q.quit()
+"
+    assert_success
+    assert_line --regexp '^sent-mib [0-9]+$'
+    assert_line --regexp '^rss-small True '
+    assert_line 'bob (0, 0)'
+}
+
 @test "a client silent for --pop3-timeout is logged out; shutdown ends idle sessions" {
     start_pop --allow-plaintext-auth --pop3-timeout 1
     exec 5<>"/dev/tcp/127.0.0.1/$PORT"
