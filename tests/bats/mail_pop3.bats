@@ -434,16 +434,19 @@ q.quit()
     assert_output 2        # one line from each run
 }
 
-@test "fetchmail retrieves into an mbox and deletes from the Maildir" {
+@test "fetchmail, over STLS, retrieves into an mbox and deletes from the Maildir" {
     command -v fetchmail >/dev/null || skip "fetchmail is not installed"
-    start_pop --allow-plaintext-auth
+    make_cert
+    start_pop --tls-cert cert.pem --tls-key key.pem
     deliver alice first
     deliver alice second
     printf 'poll 127.0.0.1 protocol pop3 port %s user "alice" password "secret" mda "cat >>%s/mbox"\n' \
         "$PORT" "$PWD" >fetchmailrc
     chmod 600 fetchmailrc
-    run timeout 30 fetchmail -f fetchmailrc --nosslcertck --sslproto '' -v --nokeep
+    run timeout 30 fetchmail -f fetchmailrc --nosslcertck --sslproto 'tls1.2+' -v --nokeep
     assert_success
+    assert_output --partial 'STLS'
+    assert_output --partial '2 messages for alice'
     assert_equal "$(grep -c '^Subject: ' mbox)" 2
     grep -q 'body of second' mbox
     assert_equal "$(find mail/alice -type f | wc -l)" 0
