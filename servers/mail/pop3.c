@@ -119,7 +119,7 @@ static void do_list(struct pop3_session *s, const struct pop3_cmd *c, int uidl)
         pop3_reply(s, "+OK Unique-ID listing follows");
     else
         pop3_reply(s, "+OK %lu messages (%" PRIu64 " octets)", pop3_box_live(s->box),
-              pop3_box_live_size(s->box));
+                   pop3_box_live_size(s->box));
     s->state = PS_SENDING;
     s->sending = uidl ? POP3_UIDL : POP3_LIST;
     s->msg = 1;
@@ -244,7 +244,7 @@ static void command_trans(struct pop3_session *s, const struct pop3_cmd *c)
     case POP3_RSET:
         pop3_box_unmark(s->box);
         pop3_reply(s, "+OK %lu messages (%" PRIu64 " octets)", pop3_box_live(s->box),
-              pop3_box_live_size(s->box));
+                   pop3_box_live_size(s->box));
         break;
     case POP3_NOOP: pop3_reply(s, "+OK"); break;
     case POP3_CAPA: pop3_capa(s); break;

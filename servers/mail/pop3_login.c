@@ -70,8 +70,8 @@ static void on_scanned(void *arg, int ok, const char *err)
         s->state = PS_TRANS;
         log_info("id=%" PRIu64 " event=login user=%s messages=%lu", session_id(s->gs),
                  s->login, pop3_box_count(s->box));
-        pop3_reply(s, "+OK Logged in: %lu messages (%" PRIu64 " octets)", pop3_box_live(s->box),
-              pop3_box_live_size(s->box));
+        pop3_reply(s, "+OK Logged in: %lu messages (%" PRIu64 " octets)",
+                   pop3_box_live(s->box), pop3_box_live_size(s->box));
     }
     pop3_resume(s);
 }
