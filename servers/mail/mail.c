@@ -1,8 +1,8 @@
 /*
  * gale mail: an ESMTP server delivering into Maildir, with twistd mail's
  * options.  This file holds the options, the domains and users they name
- * and where a recipient's mail goes; smtp.c speaks SMTP, maildir.c
- * writes the messages.
+ * and where a recipient's mail goes; smtp.c speaks SMTP, pop3.c POP3,
+ * maildir.c writes the messages.
  */
 #include "mail.h"
 
@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <openssl/ssl.h>
 
+#include "auth.h"
 #include "endpoint.h"
 #include "log.h"
 #include "maildir.h"
@@ -24,6 +25,8 @@
 
 struct mail_server {
     struct smtp_service *smtp;
+    struct pop3_service *pop3;
+    struct mail_auth *auth;
     SSL_CTX *tls;
 };
 
@@ -185,6 +188,18 @@ static int mail_check(void *p, char *err, size_t errlen)
         snprintf(err, errlen, "--tls-cert and --tls-key go together");
         return -1;
     }
+    if (cfg->no_smtp && cfg->no_pop3) {
+        snprintf(err, errlen, "nothing to serve: --no-smtp and --no-pop3 together");
+        return -1;
+    }
+    if (cfg->no_smtp && cfg->smtp.n) {
+        snprintf(err, errlen, "--smtp and --no-smtp contradict");
+        return -1;
+    }
+    if (cfg->no_pop3 && cfg->pop3.n) {
+        snprintf(err, errlen, "--pop3 and --no-pop3 contradict");
+        return -1;
+    }
     if (cfg->hostname)
         snprintf(cfg->host, sizeof cfg->host, "%s", cfg->hostname);
     else if (gethostname(cfg->host, sizeof cfg->host - 1) == -1)
@@ -213,6 +228,46 @@ static int make_maildirs(const struct mail_cfg *cfg, char *err, size_t errlen)
     return 0;
 }
 
+static const char *const smtp_default[] = { "tcp:8025" };
+static const char *const pop3_default[] = { "tcp:8110" };
+
+/* The endpoints given, or the protocol's default when none is. */
+static struct opt_list endpoints(const struct opt_list *given, const char *const *dflt)
+{
+    struct opt_list d = { (const char **)dflt, 1, NULL };
+    return given->n ? *given : d;
+}
+
+static int start_smtp(struct mail_cfg *cfg, char *err, size_t errlen)
+{
+    struct mail_server *srv = cfg->srv;
+    if (!(srv->smtp = smtp_service_new(cfg, srv->tls))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    struct opt_list l = endpoints(&cfg->smtp, smtp_default);
+    for (size_t i = 0; i < l.n; i++)
+        if (smtp_service_listen(srv->smtp, l.v[i], err, errlen) == -1)
+            return -1;
+    return 0;
+}
+
+static int start_pop3(struct mail_cfg *cfg, char *err, size_t errlen)
+{
+    struct mail_server *srv = cfg->srv;
+    if (!(srv->auth = mail_auth_new(cfg, err, errlen)))
+        return -1;
+    if (!(srv->pop3 = pop3_service_new(cfg, srv->tls, srv->auth))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    struct opt_list l = endpoints(&cfg->pop3, pop3_default);
+    for (size_t i = 0; i < l.n; i++)
+        if (pop3_service_listen(srv->pop3, l.v[i], err, errlen) == -1)
+            return -1;
+    return 0;
+}
+
 static int mail_start(void *p, char *err, size_t errlen)
 {
     struct mail_cfg *cfg = p;
@@ -226,16 +281,10 @@ static int mail_start(void *p, char *err, size_t errlen)
         return -1;
     if (cfg->tls_cert && !(srv->tls = tls_server_ctx(cfg->tls_cert, cfg->tls_key, err, errlen)))
         return -1;
-    if (!(srv->smtp = smtp_service_new(cfg, srv->tls))) {
-        snprintf(err, errlen, "out of memory");
+    if (!cfg->no_smtp && start_smtp(cfg, err, errlen) == -1)
         return -1;
-    }
-    static const char *const dflt[] = { "tcp:8025" };
-    struct opt_list d = { (const char **)dflt, 1, NULL };
-    const struct opt_list *l = cfg->smtp.n ? &cfg->smtp : &d;
-    for (size_t i = 0; i < l->n; i++)
-        if (smtp_service_listen(srv->smtp, l->v[i], err, errlen) == -1)
-            return -1;
+    if (!cfg->no_pop3 && start_pop3(cfg, err, errlen) == -1)
+        return -1;
     log_info("event=serving host=%s domains=%zu", cfg->host, cfg->n_dom);
     return 0;
 }
@@ -244,10 +293,12 @@ static void mail_listens(const void *p, void (*add)(void *ctx, int udp, const ch
                          void *ctx)
 {
     const struct mail_cfg *cfg = p;
-    if (cfg->smtp.n == 0)
-        add(ctx, 0, "tcp:8025");
-    for (size_t i = 0; i < cfg->smtp.n; i++)
-        add(ctx, 0, cfg->smtp.v[i]);
+    struct opt_list smtp = endpoints(&cfg->smtp, smtp_default);
+    struct opt_list pop3 = endpoints(&cfg->pop3, pop3_default);
+    for (size_t i = 0; !cfg->no_smtp && i < smtp.n; i++)
+        add(ctx, 0, smtp.v[i]);
+    for (size_t i = 0; !cfg->no_pop3 && i < pop3.n; i++)
+        add(ctx, 0, pop3.v[i]);
 }
 
 static void mail_stop(void *p)
@@ -255,6 +306,8 @@ static void mail_stop(void *p)
     struct mail_cfg *cfg = p;
     if (cfg->srv && cfg->srv->smtp)
         smtp_service_stop(cfg->srv->smtp);
+    if (cfg->srv && cfg->srv->pop3)
+        pop3_service_stop(cfg->srv->pop3);
 }
 
 static void mail_cleanup(void *p)
@@ -262,6 +315,8 @@ static void mail_cleanup(void *p)
     struct mail_cfg *cfg = p;
     if (cfg->srv) {
         smtp_service_free(cfg->srv->smtp);
+        pop3_service_free(cfg->srv->pop3);
+        mail_auth_free(cfg->srv->auth);
         if (cfg->srv->tls)
             SSL_CTX_free(cfg->srv->tls);
         free(cfg->srv);
@@ -296,15 +351,27 @@ static const struct gale_opt mail_opts[] = {
       .offset = M(bounce_to_postmaster),
       .help = "mail for an unknown user of a served domain goes to its postmaster" },
     { .name = "tls-cert", .type = OPT_FILE, .offset = M(tls_cert), .metavar = "FILE",
-      .help = "certificate (PEM, with its chain) for STARTTLS" },
+      .help = "certificate (PEM, with its chain) for STARTTLS and STLS" },
     { .name = "tls-key", .type = OPT_FILE, .offset = M(tls_key), .metavar = "FILE",
-      .help = "private key (PEM) for STARTTLS" },
+      .help = "private key (PEM) for STARTTLS and STLS" },
     { .name = "max-message-size", .type = OPT_SIZE, .offset = M(max_message_size),
       .metavar = "SIZE", .help = "larger messages are refused with 552", .def = "35m" },
     { .name = "max-recipients", .type = OPT_INT, .offset = M(max_recipients), .metavar = "N",
       .help = "recipients per message", .def = "1000", .min = 100, .max = 100000 },
     { .name = "timeout", .type = OPT_DURATION, .offset = M(timeout), .metavar = "SECONDS",
       .help = "a client silent this long is dropped (RFC 5321 4.5.3.2)", .def = "300" },
+    { .name = "no-smtp", .type = OPT_FLAG, .offset = M(no_smtp),
+      .help = "serve no SMTP (POP3 alone)" },
+    { .name = "pop3", .short_name = 'p', .type = OPT_LIST, .offset = M(pop3),
+      .metavar = "ENDPOINT", .help = "listen for POP3 on ENDPOINT (tcp:8110 when none is given)",
+      .check = endpoint_check, .check_disk = endpoint_check_files },
+    { .name = "no-pop3", .type = OPT_FLAG, .offset = M(no_pop3),
+      .help = "serve no POP3 (SMTP alone)" },
+    { .name = "allow-plaintext-auth", .type = OPT_FLAG, .offset = M(allow_plaintext_auth),
+      .help = "POP3 USER/PASS and AUTH PLAIN also without TLS" },
+    { .name = "pop3-timeout", .type = OPT_DURATION, .offset = M(pop3_timeout),
+      .metavar = "SECONDS", .help = "a POP3 client silent this long is logged out (RFC 1939: "
+      "at least 600)", .def = "600" },
     { 0 }
 };
 
@@ -316,7 +383,10 @@ const struct gale_server gale_server_mail = {
         "user (PATH/USER), as twistd mail does. A message is acknowledged only once it\n"
         "is written, fsynced and renamed into new/. Mail for other domains is refused:\n"
         "it is never an open relay. EHLO offers PIPELINING, SIZE, 8BITMIME,\n"
-        "ENHANCEDSTATUSCODES and, with --tls-cert and --tls-key, STARTTLS.",
+        "ENHANCEDSTATUSCODES and, with --tls-cert and --tls-key, STARTTLS.\n"
+        "POP3 (tcp:8110 unless -p says otherwise) serves each user's Maildir: USER/PASS\n"
+        "and AUTH PLAIN (over TLS only, unless --allow-plaintext-auth), STLS, TOP,\n"
+        "UIDL, PIPELINING; one session per maildrop at a time.",
     .opts = mail_opts,
     .cfg_size = sizeof(struct mail_cfg),
     .check = mail_check,

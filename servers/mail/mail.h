@@ -1,6 +1,6 @@
 /*
  * gale mail: what its files share.  The options and the domains they
- * name (mail.c), and the SMTP service (smtp.c).
+ * name (mail.c), the SMTP service (smtp.c) and the POP3 one (pop3.c).
  */
 #ifndef GALE_MAIL_H
 #define GALE_MAIL_H
@@ -10,6 +10,7 @@
 
 #include "opt.h"
 
+struct mail_auth;
 struct session_service;
 struct ssl_ctx_st;
 
@@ -40,6 +41,10 @@ struct mail_cfg {
     uint64_t max_message_size;
     long max_recipients;
     double timeout;
+    struct opt_list pop3;
+    int no_pop3, no_smtp;
+    int allow_plaintext_auth;        /* USER/PASS and AUTH PLAIN without TLS */
+    double pop3_timeout;
     /* made by check */
     struct mail_domain *dom;
     size_t n_dom;
@@ -62,5 +67,15 @@ int smtp_service_listen(struct smtp_service *svc, const char *endpoint, char *er
                         size_t errlen);
 void smtp_service_stop(struct smtp_service *svc);
 void smtp_service_free(struct smtp_service *svc);
+
+/* The POP3 service; tls (may be NULL) for STLS; logins checked by auth.
+ * NULL when out of memory. */
+struct pop3_service;
+struct pop3_service *pop3_service_new(const struct mail_cfg *cfg, struct ssl_ctx_st *tls,
+                                      struct mail_auth *auth);
+int pop3_service_listen(struct pop3_service *svc, const char *endpoint, char *err,
+                        size_t errlen);
+void pop3_service_stop(struct pop3_service *svc);
+void pop3_service_free(struct pop3_service *svc);
 
 #endif
