@@ -19,7 +19,7 @@ teardown() {
 }
 
 start_mail() {
-    start_gale mail -s "tcp:$PORT:interface=127.0.0.1" -H mx.example.test \
+    start_gale mail -s "tcp:$PORT:interface=127.0.0.1" --no-pop3 -H mx.example.test \
         -d example.test=mail -u alice=secret -u bob=secret "$@"
     wait_port "$PORT"
 }
