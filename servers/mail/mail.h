@@ -1,6 +1,7 @@
 /*
  * gale mail: what its files share.  The options and the domains they
- * name (mail.c), and the SMTP service (smtp.c).
+ * name (mail.c), the SMTP service (smtp.c) and the users who log in
+ * (auth.h).
  */
 #ifndef GALE_MAIL_H
 #define GALE_MAIL_H
@@ -10,6 +11,7 @@
 
 #include "opt.h"
 
+struct mail_auth;
 struct session_service;
 struct ssl_ctx_st;
 
@@ -31,11 +33,15 @@ struct mail_server;
 
 struct mail_cfg {
     struct opt_list smtp;
+    struct opt_list submission;      /* RFC 6409: AUTH before MAIL */
     int esmtp;
     const char *hostname;
     struct opt_list domains;         /* -d DOMAIN=PATH and -u USER=PASS, in order */
     int default_domain;              /* -D: the last -d is the default */
     int bounce_to_postmaster;
+    const char *passwd_file;
+    int allow_plaintext_auth;        /* AUTH offered without TLS */
+    int disable_anonymous;           /* AUTH before MAIL on every listener */
     const char *tls_cert, *tls_key;
     uint64_t max_message_size;
     long max_recipients;
@@ -47,6 +53,7 @@ struct mail_cfg {
     char host[MAIL_HOST_MAX];
     /* made by start */
     struct mail_server *srv;
+    struct mail_auth *auth;
 };
 
 /* What a recipient of a served domain resolves to: a Maildir path in
