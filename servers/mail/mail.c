@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <openssl/ssl.h>
 
+#include "auth.h"
 #include "endpoint.h"
 #include "log.h"
 #include "maildir.h"
@@ -22,6 +23,7 @@
 
 struct mail_server {
     struct smtp_service *smtp;
+    struct smtp_service *submission;
     SSL_CTX *tls;
 };
 
@@ -145,6 +147,14 @@ static int user_known(const struct mail_domain *d, const char *user, const char 
     return access(path, F_OK) == 0;
 }
 
+/* A user of --passwd-file is one before its Maildir exists. */
+static int user_logs_in(const struct mail_cfg *cfg, const struct mail_domain *d, const char *user)
+{
+    char login[MAIL_USER_MAX + MAIL_HOST_MAX + 2], dir[4096], canon[sizeof login];
+    snprintf(login, sizeof login, "%s@%s", user, d->name);
+    return mail_auth_maildir(cfg->auth, login, dir, sizeof dir, canon, sizeof canon) == 0;
+}
+
 int mail_route(const struct mail_cfg *cfg, const char *local, const char *domain, char *out,
                size_t outlen)
 {
@@ -164,7 +174,8 @@ int mail_route(const struct mail_cfg *cfg, const char *local, const char *domain
         return -1;
     if ((size_t)snprintf(out, outlen, "%s/%s", d->path, user) >= outlen)
         return -1;
-    if (strcmp(user, "postmaster") == 0 || user_known(d, user, out))
+    if (strcmp(user, "postmaster") == 0 || user_known(d, user, out) ||
+        user_logs_in(cfg, d, user))
         return 0;
     if (cfg->bounce_to_postmaster &&
         (size_t)snprintf(out, outlen, "%s/postmaster", d->path) < outlen)
@@ -181,6 +192,13 @@ static int mail_check(void *p, char *err, size_t errlen)
         return -1;
     if (!cfg->tls_cert != !cfg->tls_key) {
         snprintf(err, errlen, "--tls-cert and --tls-key go together");
+        return -1;
+    }
+    if ((cfg->submission.n || cfg->disable_anonymous) && !cfg->tls_cert &&
+        !cfg->allow_plaintext_auth) {
+        snprintf(err, errlen, "%s: clients must log in, which needs --tls-cert and --tls-key "
+                 "(or --allow-plaintext-auth)",
+                 cfg->submission.n ? "--submission" : "--disable-anonymous");
         return -1;
     }
     if (cfg->hostname)
@@ -218,7 +236,10 @@ static int mail_start(void *p, char *err, size_t errlen)
         return -1;
     if (cfg->tls_cert && !(srv->tls = tls_server_ctx(cfg->tls_cert, cfg->tls_key, err, errlen)))
         return -1;
-    if (!(srv->smtp = smtp_service_new(cfg, srv->tls))) {
+    if (!(cfg->auth = mail_auth_new(cfg, err, errlen)))
+        return -1;
+    if (!(srv->smtp = smtp_service_new(cfg, srv->tls, 0)) ||
+        (cfg->submission.n && !(srv->submission = smtp_service_new(cfg, srv->tls, 1)))) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -227,6 +248,9 @@ static int mail_start(void *p, char *err, size_t errlen)
     const struct opt_list *l = cfg->smtp.n ? &cfg->smtp : &d;
     for (size_t i = 0; i < l->n; i++)
         if (smtp_service_listen(srv->smtp, l->v[i], err, errlen) == -1)
+            return -1;
+    for (size_t i = 0; i < cfg->submission.n; i++)
+        if (smtp_service_listen(srv->submission, cfg->submission.v[i], err, errlen) == -1)
             return -1;
     log_info("event=serving host=%s domains=%zu", cfg->host, cfg->n_dom);
     return 0;
@@ -240,6 +264,8 @@ static void mail_listens(const void *p, void (*add)(void *ctx, int udp, const ch
         add(ctx, 0, "tcp:8025");
     for (size_t i = 0; i < cfg->smtp.n; i++)
         add(ctx, 0, cfg->smtp.v[i]);
+    for (size_t i = 0; i < cfg->submission.n; i++)
+        add(ctx, 0, cfg->submission.v[i]);
 }
 
 static void mail_stop(void *p)
@@ -247,6 +273,21 @@ static void mail_stop(void *p)
     struct mail_cfg *cfg = p;
     if (cfg->srv && cfg->srv->smtp)
         smtp_service_stop(cfg->srv->smtp);
+    if (cfg->srv && cfg->srv->submission)
+        smtp_service_stop(cfg->srv->submission);
+}
+
+/* SIGHUP: the passwd file again. */
+static void mail_reload(void *p)
+{
+    struct mail_cfg *cfg = p;
+    char err[512];
+    if (!cfg->auth || !cfg->passwd_file)
+        return;
+    if (mail_auth_reload(cfg->auth, err, sizeof err) == -1)
+        log_error("event=reload-failed error=\"%s\" note=\"the users read before stay\"", err);
+    else
+        log_info("event=users-reloaded file=\"%s\"", cfg->passwd_file);
 }
 
 static void mail_cleanup(void *p)
@@ -254,11 +295,14 @@ static void mail_cleanup(void *p)
     struct mail_cfg *cfg = p;
     if (cfg->srv) {
         smtp_service_free(cfg->srv->smtp);
+        smtp_service_free(cfg->srv->submission);
         if (cfg->srv->tls)
             SSL_CTX_free(cfg->srv->tls);
         free(cfg->srv);
         cfg->srv = NULL;
     }
+    mail_auth_free(cfg->auth);       /* after the sessions, which cancel their checks */
+    cfg->auth = NULL;
     for (size_t i = 0; i < cfg->n_dom; i++)
         free(cfg->dom[i].users);
     free(cfg->dom);
@@ -272,6 +316,9 @@ static const struct gale_opt mail_opts[] = {
     { .name = "smtp", .short_name = 's', .type = OPT_LIST, .offset = M(smtp),
       .metavar = "ENDPOINT", .help = "listen for SMTP on ENDPOINT (tcp:8025 when none is given)",
       .check = endpoint_check, .check_disk = endpoint_check_files },
+    { .name = "submission", .type = OPT_LIST, .offset = M(submission), .metavar = "ENDPOINT",
+      .help = "listen for mail submission (RFC 6409) on ENDPOINT: clients log in before MAIL",
+      .check = endpoint_check, .check_disk = endpoint_check_files },
     { .name = "esmtp", .short_name = 'E', .type = OPT_FLAG, .offset = M(esmtp),
       .help = "accepted for twistd users: ESMTP is always spoken" },
     { .name = "hostname", .short_name = 'H', .type = OPT_STRING, .offset = M(hostname),
@@ -280,13 +327,19 @@ static const struct gale_opt mail_opts[] = {
       .metavar = "DOMAIN=PATH", .help = "serve DOMAIN, one Maildir per user in PATH/USER",
       .check = check_pair, .list_tag = 'd' },
     { .name = "user", .short_name = 'u', .type = OPT_LIST, .offset = M(domains),
-      .metavar = "USER=PASS", .help = "a user of the last -d domain (its Maildir is made at start)",
+      .metavar = "USER=PASS", .help = "a user of the last -d domain, PASS its password for AUTH",
       .check = check_pair, .list_tag = 'u' },
     { .name = "default", .short_name = 'D', .type = OPT_FLAG, .offset = M(default_domain),
       .help = "the last -d domain takes mail for every domain not served" },
     { .name = "bounce-to-postmaster", .short_name = 'b', .type = OPT_FLAG,
       .offset = M(bounce_to_postmaster),
       .help = "mail for an unknown user of a served domain goes to its postmaster" },
+    { .name = "passwd-file", .type = OPT_FILE, .offset = M(passwd_file), .metavar = "FILE",
+      .help = "more users, Dovecot's 'user[@domain]:HASH' lines (crypt(3)); read again on SIGHUP" },
+    { .name = "allow-plaintext-auth", .type = OPT_FLAG, .offset = M(allow_plaintext_auth),
+      .help = "offer AUTH without TLS too (passwords then cross the network in clear)" },
+    { .name = "disable-anonymous", .type = OPT_FLAG, .offset = M(disable_anonymous),
+      .help = "clients log in before MAIL on every listener, not only --submission" },
     { .name = "tls-cert", .type = OPT_FILE, .offset = M(tls_cert), .metavar = "FILE",
       .help = "certificate (PEM, with its chain) for STARTTLS" },
     { .name = "tls-key", .type = OPT_FILE, .offset = M(tls_key), .metavar = "FILE",
@@ -308,12 +361,15 @@ const struct gale_server gale_server_mail = {
         "user (PATH/USER), as twistd mail does. A message is acknowledged only once it\n"
         "is written, fsynced and renamed into new/. Mail for other domains is refused:\n"
         "it is never an open relay. EHLO offers PIPELINING, SIZE, 8BITMIME,\n"
-        "ENHANCEDSTATUSCODES and, with --tls-cert and --tls-key, STARTTLS.",
+        "ENHANCEDSTATUSCODES and, with --tls-cert and --tls-key, STARTTLS; once under\n"
+        "TLS, AUTH PLAIN and LOGIN for the users of -u and --passwd-file. --submission\n"
+        "listens for clients that must log in before they send.",
     .opts = mail_opts,
     .cfg_size = sizeof(struct mail_cfg),
     .check = mail_check,
     .listens = mail_listens,
     .start = mail_start,
+    .reload = mail_reload,
     .stop = mail_stop,
     .cleanup = mail_cleanup,
 };

@@ -61,10 +61,12 @@ struct mail_cfg {
 int mail_route(const struct mail_cfg *cfg, const char *local, const char *domain, char *out,
                size_t outlen);
 
-/* The SMTP service; tls (may be NULL) for STARTTLS.  NULL when out of
+/* The SMTP service; tls (may be NULL) for STARTTLS; submission for a
+ * service whose clients must log in before MAIL.  NULL when out of
  * memory. */
 struct smtp_service;
-struct smtp_service *smtp_service_new(const struct mail_cfg *cfg, struct ssl_ctx_st *tls);
+struct smtp_service *smtp_service_new(const struct mail_cfg *cfg, struct ssl_ctx_st *tls,
+                                      int submission);
 int smtp_service_listen(struct smtp_service *svc, const char *endpoint, char *err,
                         size_t errlen);
 void smtp_service_stop(struct smtp_service *svc);
