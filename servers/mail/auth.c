@@ -1,9 +1,7 @@
 /*
- * gale mail's users and their passwords (auth.h).  The users of -u and of
- * --passwd-file are two sorted tables of logins and crypt(3) hashes; a
- * reload builds a new file table and swaps it in.  A check copies the
- * hash it needs, so the helper thread never reads a table the reactor may
- * swap or free, and a check outlives mail_auth_free safely.
+ * gale mail's users (auth.h): the users of -u and of --passwd-file, two
+ * sorted tables of logins and crypt(3) hashes; a reload builds a new file
+ * table and swaps it in.  The checks are in auth_check.c.
  */
 #include "auth.h"
 
@@ -16,60 +14,16 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
-#include <netinet/in.h>
-#include <event2/event.h>
-#include <openssl/crypto.h>
 
 #include "auth_delay.h"
+#include "auth_int.h"
 #include "instance.h"
-#include "log.h"
 #include "mail.h"
-#include "reactor.h"
-#include "worker.h"
 
-#define PASS_MAX 1024                /* longer passwords match nobody */
 #define LOGIN_MAX (MAIL_USER_MAX + 1 + MAIL_HOST_MAX)
 #define FILE_LINE_MAX 4096
 #define FILE_USERS_MAX 100000
-
-struct auth_user {
-    char *login;                     /* "alice@example.org", lowercase */
-    char *hash;
-    const struct mail_domain *dom;
-    unsigned line;                   /* in the passwd file; 0 for -u */
-};
-
-struct user_set {
-    struct auth_user *v;             /* sorted by login */
-    size_t n, cap;
-};
-
-struct mail_auth {
-    struct mail_cfg *cfg;
-    struct user_set given;           /* -u, hashed at start */
-    struct user_set file;            /* --passwd-file */
-    char dummy[CRYPT_OUTPUT_SIZE];   /* what an unknown user's password is checked against */
-    struct auth_delay *delay;
-    struct mail_auth_req *pending;
-    struct gale_instance *in;
-};
-
-struct mail_auth_req {
-    struct mail_auth *a;             /* NULL once cancelled or a is freed */
-    struct mail_auth_req *prev, *next;
-    mail_auth_done done;
-    void *arg;
-    int running;                     /* on the helper thread */
-    struct event *timer;             /* the delay before a failure is answered */
-    unsigned char key[AUTH_DELAY_KEY_MAX];
-    size_t key_len;
-    /* What the helper thread reads and writes, nothing else. */
-    char hash[CRYPT_OUTPUT_SIZE];
-    char pass[PASS_MAX + 1];
-    int known, ok;
-};
 
 /* --- logins ------------------------------------------------------------ */
 
@@ -140,7 +94,7 @@ static const struct auth_user *set_find(const struct user_set *s, const char *lo
     return s->n ? bsearch(&probe, s->v, s->n, sizeof *s->v, by_login) : NULL;
 }
 
-static const struct auth_user *find_user(const struct mail_auth *a, const char *user)
+const struct auth_user *auth_find_user(const struct mail_auth *a, const char *user)
 {
     char login[LOGIN_MAX + 1];
     const struct mail_domain *dom;
@@ -424,39 +378,11 @@ int mail_auth_reload(struct mail_auth *a, char *err, size_t errlen)
     return 0;
 }
 
-static void unlink_req(struct mail_auth_req *r)
-{
-    struct mail_auth *a = r->a;
-    if (!a)
-        return;
-    if (r->prev)
-        r->prev->next = r->next;
-    else
-        a->pending = r->next;
-    if (r->next)
-        r->next->prev = r->prev;
-    r->a = NULL;
-    r->prev = r->next = NULL;
-}
-
-static void free_req(struct mail_auth_req *r)
-{
-    if (r->timer)
-        event_free(r->timer);
-    explicit_bzero(r->pass, sizeof r->pass);
-    free(r);
-}
-
 void mail_auth_free(struct mail_auth *a)
 {
     if (!a)
         return;
-    while (a->pending) {
-        struct mail_auth_req *r = a->pending;
-        unlink_req(r);
-        if (!r->running)
-            free_req(r);             /* a running one is freed when it comes back */
-    }
+    auth_checks_drop(a);
     set_free(&a->given);
     set_free(&a->file);
     auth_delay_free(a->delay);
@@ -466,7 +392,7 @@ void mail_auth_free(struct mail_auth *a)
 int mail_auth_maildir(const struct mail_auth *a, const char *user, char *dir, size_t dirlen,
                       char *login, size_t loginlen)
 {
-    const struct auth_user *u = a ? find_user(a, user) : NULL;
+    const struct auth_user *u = a ? auth_find_user(a, user) : NULL;
     if (!u)
         return -1;
     const char *at = strchr(u->login, '@');
@@ -475,126 +401,4 @@ int mail_auth_maildir(const struct mail_auth *a, const char *user, char *dir, si
         (size_t)snprintf(login, loginlen, "%s", u->login) >= loginlen)
         return -1;
     return 0;
-}
-
-/* --- checks ------------------------------------------------------------ */
-
-/* Failures are counted per IPv4 address, per IPv6 /64 (one host's usual
- * share), and for every local (unix socket) client together. */
-static size_t peer_key(const struct sockaddr *sa, socklen_t len, unsigned char *key)
-{
-    key[0] = sa ? (unsigned char)sa->sa_family : 0;
-    if (sa && sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
-        memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-        return 5;
-    }
-    if (sa && sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
-        const struct in6_addr *ip = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-        if (IN6_IS_ADDR_V4MAPPED(ip)) {
-            key[0] = AF_INET;
-            memcpy(key + 1, ip->s6_addr + 12, 4);
-            return 5;
-        }
-        memcpy(key + 1, ip->s6_addr, 8);
-        return 9;
-    }
-    return 1;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* On the helper thread: the same work whether or not the user exists. */
-static void run_crypt(void *arg)
-{
-    struct mail_auth_req *r = arg;
-    struct crypt_data *data = calloc(1, sizeof *data);
-    const char *h = data ? crypt_r(r->pass, r->hash, data) : NULL;
-    size_t n = strlen(r->hash);
-    r->ok = r->known && h && h[0] != '*' && strlen(h) == n && CRYPTO_memcmp(h, r->hash, n) == 0;
-    explicit_bzero(r->pass, sizeof r->pass);
-    if (data) {
-        explicit_bzero(data, sizeof *data);
-        free(data);
-    }
-}
-
-static void answer(struct mail_auth_req *r, int ok)
-{
-    mail_auth_done done = r->done;
-    void *arg = r->arg;
-    unlink_req(r);
-    free_req(r);
-    done(ok, arg);
-}
-
-static void delay_over(evutil_socket_t fd, short what, void *arg)
-{
-    struct mail_auth_req *r = arg;
-    struct gale_instance *in = r->a->in;
-    (void)fd, (void)what;
-    instance_push(in);
-    answer(r, 0);
-    instance_pop();
-}
-
-/* Back on the reactor: a success is answered now, a failure later. */
-static void crypt_done(void *arg)
-{
-    struct mail_auth_req *r = arg;
-    r->running = 0;
-    if (!r->a) {
-        free_req(r);                 /* cancelled, or the table is gone */
-        return;
-    }
-    if (r->ok) {
-        answer(r, 1);
-        return;
-    }
-    double wait = auth_delay_failed(r->a->delay, r->key, r->key_len, now());
-    struct timeval tv = reactor_timeval(wait);
-    r->timer = evtimer_new(reactor_base(), delay_over, r);
-    if (!r->timer || evtimer_add(r->timer, &tv) == -1)
-        answer(r, 0);
-}
-
-struct mail_auth_req *mail_auth_check(struct mail_auth *a, const char *user, const char *pass,
-                                      const struct sockaddr *peer, socklen_t peer_len,
-                                      mail_auth_done done, void *arg)
-{
-    struct mail_auth_req *r = calloc(1, sizeof *r);
-    if (!r)
-        return NULL;
-    const struct auth_user *u = find_user(a, user);
-    size_t plen = strlen(pass);
-    r->known = u && plen <= PASS_MAX;
-    snprintf(r->hash, sizeof r->hash, "%s", u ? u->hash : a->dummy);
-    memcpy(r->pass, pass, plen <= PASS_MAX ? plen : PASS_MAX);
-    r->key_len = peer_key(peer, peer_len, r->key);
-    r->done = done;
-    r->arg = arg;
-    if (worker_submit(run_crypt, crypt_done, r) == -1) {
-        free_req(r);
-        return NULL;
-    }
-    r->running = 1;
-    r->a = a;
-    r->next = a->pending;
-    if (a->pending)
-        a->pending->prev = r;
-    a->pending = r;
-    return r;
-}
-
-void mail_auth_cancel(struct mail_auth_req *r)
-{
-    if (!r)
-        return;
-    unlink_req(r);
-    if (!r->running)
-        free_req(r);                 /* waiting out its delay: the timer goes with it */
 }

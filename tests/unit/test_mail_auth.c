@@ -358,6 +358,29 @@ static void test_checks(void)
     run_until(&never, 1.5);
     CHECK(r.done == 0, "a check cancelled during its delay never answers");
 
+    /* The checks on the helper thread at once are bounded, cancelled
+     * ones too until the thread lets go of them. */
+    struct answer many[40] = { { 0 } };
+    struct mail_auth_req *qs[40];
+    int taken = 0, all_done = 0;
+    for (int i = 0; i < 40; i++)
+        taken += (qs[i] = mail_auth_check(a, "bob", "pw-b", NULL, 0, on_answer, &many[i])) != NULL;
+    CHECK(taken == 32, "32 checks at once, the others refused (%d taken)", taken);
+    for (int i = 0; i < 32; i++)
+        mail_auth_cancel(qs[i]);
+    r = (struct answer){ 0 };
+    CHECK(!mail_auth_check(a, "bob", "pw-b", NULL, 0, on_answer, &r),
+          "cancelled checks count while the thread holds them");
+    for (int i = 0; i < 40; i++)
+        all_done += many[i].done;
+    run_until(&never, 2);
+    for (int i = 0; i < 40; i++)
+        all_done += many[i].done;
+    CHECK(all_done == 0, "none of the cancelled ones answers");
+    q = mail_auth_check(a, "bob", "pw-b", NULL, 0, on_answer, &r);
+    run_until(&r.done, 30);
+    CHECK(q && r.done == 1 && r.ok == 1, "once they are back, checks are taken again");
+
     /* Freed with a check running and one waiting out its delay. */
     struct answer r1 = { 0 }, r2 = { 0 };
     mail_auth_check(a, "bob", "nope", NULL, 0, on_answer, &r1);
