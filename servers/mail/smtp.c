@@ -317,6 +317,8 @@ static int take_command(struct smtp_session *s)
         return 1;
     }
     command(s, &c);
+    if (c.verb == SMTP_AUTH)
+        explicit_bzero(line, sizeof line);   /* an initial response holds a password */
     return 1;
 }
 
