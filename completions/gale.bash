@@ -10,7 +10,7 @@ _gale_options()
     case $1 in
     '') _gale_t='-n --nodaemon --daemon --pidfile -l --logfile --syslog --prefix --log-format -v --verbose -q --quiet -u --uid -g --gid --chroot --umask --rundir -r --reactor --help-reactors --shutdown-timeout --max-connections --help --version' ;;
     dns) _gale_t='-p --port -i --interface --hosts-file --bindzone --pyzone -r --recursive --resolv-conf -c --cache --cache-size --allow-recursion --secondary --allow-transfer -v --verbose --nodaemon --daemon --pidfile --logfile --syslog --prefix --log-format --quiet --uid --gid --chroot --umask --rundir --reactor --help-reactors --shutdown-timeout --max-connections --help --version' ;;
-    mail) _gale_t='-s --smtp -E --esmtp -H --hostname -d --maildirdbmdomain -u --user -D --default -b --bounce-to-postmaster --tls-cert --tls-key --max-message-size --max-recipients --timeout --no-smtp -p --pop3 --no-pop3 --allow-plaintext-auth --pop3-timeout --nodaemon --daemon --pidfile --logfile --syslog --prefix --log-format --verbose --quiet --uid --gid --chroot --umask --rundir --reactor --help-reactors --shutdown-timeout --max-connections --help --version' ;;
+    mail) _gale_t='-s --smtp --submission -E --esmtp -H --hostname -d --maildirdbmdomain -u --user -D --default -b --bounce-to-postmaster --passwd-file --allow-plaintext-auth --disable-anonymous --tls-cert --tls-key --max-message-size --max-recipients --timeout --no-smtp -p --pop3 --no-pop3 --pop3-timeout --nodaemon --daemon --pidfile --logfile --syslog --prefix --log-format --verbose --quiet --uid --gid --chroot --umask --rundir --reactor --help-reactors --shutdown-timeout --max-connections --help --version' ;;
     portforward) _gale_t='-p --port -h --host -d --dest_port --forward --connect-timeout --idle-timeout --nodaemon --daemon --pidfile --logfile --syslog --prefix --log-format --verbose --quiet --uid --gid --chroot --umask --rundir --reactor --help-reactors --shutdown-timeout --max-connections --help --version' ;;
     pycached) _gale_t='-p --port --http --no-http --memcached --max-memory --max-item-size --snapshot --snapshot-interval --http-request-timeout --http-idle-timeout --nodaemon --daemon --pidfile --logfile --syslog --prefix --log-format --verbose --quiet --uid --gid --chroot --umask --rundir --reactor --help-reactors --shutdown-timeout --max-connections --help --version' ;;
     socks) _gale_t='-i --interface -p --port -l --log --user --users --allow --deny-dest --connect-timeout --handshake-timeout --idle-timeout --nodaemon --daemon --pidfile --logfile --syslog --prefix --log-format --verbose --quiet --uid --gid --chroot --umask --rundir --reactor --help-reactors --shutdown-timeout --max-connections --help --version' ;;
@@ -41,12 +41,16 @@ _gale_argtype()
     dns:--allow-transfer) _gale_t='word' ;;
     dns:--verbose|dns:-v) ;;
     mail:--smtp|mail:-s) _gale_t='word' ;;
+    mail:--submission) _gale_t='word' ;;
     mail:--esmtp|mail:-E) ;;
     mail:--hostname|mail:-H) _gale_t='word' ;;
     mail:--maildirdbmdomain|mail:-d) _gale_t='word' ;;
     mail:--user|mail:-u) _gale_t='word' ;;
     mail:--default|mail:-D) ;;
     mail:--bounce-to-postmaster|mail:-b) ;;
+    mail:--passwd-file) _gale_t='file' ;;
+    mail:--allow-plaintext-auth) ;;
+    mail:--disable-anonymous) ;;
     mail:--tls-cert) _gale_t='file' ;;
     mail:--tls-key) _gale_t='file' ;;
     mail:--max-message-size) _gale_t='word' ;;
@@ -55,7 +59,6 @@ _gale_argtype()
     mail:--no-smtp) ;;
     mail:--pop3|mail:-p) _gale_t='word' ;;
     mail:--no-pop3) ;;
-    mail:--allow-plaintext-auth) ;;
     mail:--pop3-timeout) _gale_t='word' ;;
     portforward:--port|portforward:-p) _gale_t='word' ;;
     portforward:--host|portforward:-h) _gale_t='word' ;;

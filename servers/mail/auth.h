@@ -33,7 +33,9 @@ void mail_auth_free(struct mail_auth *a);
 /* ok is 1 when user and password match; user is the login as given
  * ("alice@example.org", or "alice" for the default domain, or the first
  * domain when there is only one).  done runs on the reactor, once, unless
- * the request is cancelled first.  NULL when out of memory. */
+ * the request is cancelled first.  NULL when out of memory, or when too
+ * many checks wait already (the thread also writes the mail): the client
+ * is told to try again later. */
 typedef void (*mail_auth_done)(int ok, void *arg);
 struct mail_auth_req *mail_auth_check(struct mail_auth *a, const char *user, const char *pass,
                                       const struct sockaddr *peer, socklen_t peer_len,

@@ -25,8 +25,8 @@
 
 struct mail_server {
     struct smtp_service *smtp;
+    struct smtp_service *submission;
     struct pop3_service *pop3;
-    struct mail_auth *auth;
     SSL_CTX *tls;
 };
 
@@ -150,6 +150,14 @@ static int user_known(const struct mail_domain *d, const char *user, const char 
     return access(path, F_OK) == 0;
 }
 
+/* A user of --passwd-file is one before its Maildir exists. */
+static int user_logs_in(const struct mail_cfg *cfg, const struct mail_domain *d, const char *user)
+{
+    char login[MAIL_USER_MAX + MAIL_HOST_MAX + 2], dir[4096], canon[sizeof login];
+    snprintf(login, sizeof login, "%s@%s", user, d->name);
+    return mail_auth_maildir(cfg->auth, login, dir, sizeof dir, canon, sizeof canon) == 0;
+}
+
 int mail_route(const struct mail_cfg *cfg, const char *local, const char *domain, char *out,
                size_t outlen)
 {
@@ -169,7 +177,8 @@ int mail_route(const struct mail_cfg *cfg, const char *local, const char *domain
         return -1;
     if ((size_t)snprintf(out, outlen, "%s/%s", d->path, user) >= outlen)
         return -1;
-    if (strcmp(user, "postmaster") == 0 || user_known(d, user, out))
+    if (strcmp(user, "postmaster") == 0 || user_known(d, user, out) ||
+        user_logs_in(cfg, d, user))
         return 0;
     if (cfg->bounce_to_postmaster &&
         (size_t)snprintf(out, outlen, "%s/postmaster", d->path) < outlen)
@@ -198,6 +207,13 @@ static int mail_check(void *p, char *err, size_t errlen)
     }
     if (cfg->no_pop3 && cfg->pop3.n) {
         snprintf(err, errlen, "--pop3 and --no-pop3 contradict");
+        return -1;
+    }
+    if ((cfg->submission.n || cfg->disable_anonymous) && !cfg->tls_cert &&
+        !cfg->allow_plaintext_auth) {
+        snprintf(err, errlen, "%s: clients must log in, which needs --tls-cert and --tls-key "
+                 "(or --allow-plaintext-auth)",
+                 cfg->submission.n ? "--submission" : "--disable-anonymous");
         return -1;
     }
     if (cfg->hostname)
@@ -241,7 +257,8 @@ static struct opt_list endpoints(const struct opt_list *given, const char *const
 static int start_smtp(struct mail_cfg *cfg, char *err, size_t errlen)
 {
     struct mail_server *srv = cfg->srv;
-    if (!(srv->smtp = smtp_service_new(cfg, srv->tls))) {
+    if (!(srv->smtp = smtp_service_new(cfg, srv->tls, 0)) ||
+        (cfg->submission.n && !(srv->submission = smtp_service_new(cfg, srv->tls, 1)))) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -249,15 +266,16 @@ static int start_smtp(struct mail_cfg *cfg, char *err, size_t errlen)
     for (size_t i = 0; i < l.n; i++)
         if (smtp_service_listen(srv->smtp, l.v[i], err, errlen) == -1)
             return -1;
+    for (size_t i = 0; i < cfg->submission.n; i++)
+        if (smtp_service_listen(srv->submission, cfg->submission.v[i], err, errlen) == -1)
+            return -1;
     return 0;
 }
 
 static int start_pop3(struct mail_cfg *cfg, char *err, size_t errlen)
 {
     struct mail_server *srv = cfg->srv;
-    if (!(srv->auth = mail_auth_new(cfg, err, errlen)))
-        return -1;
-    if (!(srv->pop3 = pop3_service_new(cfg, srv->tls, srv->auth))) {
+    if (!(srv->pop3 = pop3_service_new(cfg, srv->tls, cfg->auth))) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -281,6 +299,8 @@ static int mail_start(void *p, char *err, size_t errlen)
         return -1;
     if (cfg->tls_cert && !(srv->tls = tls_server_ctx(cfg->tls_cert, cfg->tls_key, err, errlen)))
         return -1;
+    if (!(cfg->auth = mail_auth_new(cfg, err, errlen)))
+        return -1;
     if (!cfg->no_smtp && start_smtp(cfg, err, errlen) == -1)
         return -1;
     if (!cfg->no_pop3 && start_pop3(cfg, err, errlen) == -1)
@@ -297,6 +317,8 @@ static void mail_listens(const void *p, void (*add)(void *ctx, int udp, const ch
     struct opt_list pop3 = endpoints(&cfg->pop3, pop3_default);
     for (size_t i = 0; !cfg->no_smtp && i < smtp.n; i++)
         add(ctx, 0, smtp.v[i]);
+    for (size_t i = 0; i < cfg->submission.n; i++)
+        add(ctx, 0, cfg->submission.v[i]);
     for (size_t i = 0; !cfg->no_pop3 && i < pop3.n; i++)
         add(ctx, 0, pop3.v[i]);
 }
@@ -306,8 +328,23 @@ static void mail_stop(void *p)
     struct mail_cfg *cfg = p;
     if (cfg->srv && cfg->srv->smtp)
         smtp_service_stop(cfg->srv->smtp);
+    if (cfg->srv && cfg->srv->submission)
+        smtp_service_stop(cfg->srv->submission);
     if (cfg->srv && cfg->srv->pop3)
         pop3_service_stop(cfg->srv->pop3);
+}
+
+/* SIGHUP: the passwd file again. */
+static void mail_reload(void *p)
+{
+    struct mail_cfg *cfg = p;
+    char err[512];
+    if (!cfg->auth || !cfg->passwd_file)
+        return;
+    if (mail_auth_reload(cfg->auth, err, sizeof err) == -1)
+        log_error("event=reload-failed error=\"%s\" note=\"the users read before stay\"", err);
+    else
+        log_info("event=users-reloaded file=\"%s\"", cfg->passwd_file);
 }
 
 static void mail_cleanup(void *p)
@@ -315,13 +352,15 @@ static void mail_cleanup(void *p)
     struct mail_cfg *cfg = p;
     if (cfg->srv) {
         smtp_service_free(cfg->srv->smtp);
+        smtp_service_free(cfg->srv->submission);
         pop3_service_free(cfg->srv->pop3);
-        mail_auth_free(cfg->srv->auth);
         if (cfg->srv->tls)
             SSL_CTX_free(cfg->srv->tls);
         free(cfg->srv);
         cfg->srv = NULL;
     }
+    mail_auth_free(cfg->auth);       /* after the sessions, which cancel their checks */
+    cfg->auth = NULL;
     for (size_t i = 0; i < cfg->n_dom; i++)
         free(cfg->dom[i].users);
     free(cfg->dom);
@@ -335,6 +374,9 @@ static const struct gale_opt mail_opts[] = {
     { .name = "smtp", .short_name = 's', .type = OPT_LIST, .offset = M(smtp),
       .metavar = "ENDPOINT", .help = "listen for SMTP on ENDPOINT (tcp:8025 when none is given)",
       .check = endpoint_check, .check_disk = endpoint_check_files },
+    { .name = "submission", .type = OPT_LIST, .offset = M(submission), .metavar = "ENDPOINT",
+      .help = "listen for mail submission (RFC 6409) on ENDPOINT: clients log in before MAIL",
+      .check = endpoint_check, .check_disk = endpoint_check_files },
     { .name = "esmtp", .short_name = 'E', .type = OPT_FLAG, .offset = M(esmtp),
       .help = "accepted for twistd users: ESMTP is always spoken" },
     { .name = "hostname", .short_name = 'H', .type = OPT_STRING, .offset = M(hostname),
@@ -343,13 +385,19 @@ static const struct gale_opt mail_opts[] = {
       .metavar = "DOMAIN=PATH", .help = "serve DOMAIN, one Maildir per user in PATH/USER",
       .check = check_pair, .list_tag = 'd' },
     { .name = "user", .short_name = 'u', .type = OPT_LIST, .offset = M(domains),
-      .metavar = "USER=PASS", .help = "a user of the last -d domain (its Maildir is made at start)",
+      .metavar = "USER=PASS", .help = "a user of the last -d domain, PASS its password for AUTH",
       .check = check_pair, .list_tag = 'u' },
     { .name = "default", .short_name = 'D', .type = OPT_FLAG, .offset = M(default_domain),
       .help = "the last -d domain takes mail for every domain not served" },
     { .name = "bounce-to-postmaster", .short_name = 'b', .type = OPT_FLAG,
       .offset = M(bounce_to_postmaster),
       .help = "mail for an unknown user of a served domain goes to its postmaster" },
+    { .name = "passwd-file", .type = OPT_FILE, .offset = M(passwd_file), .metavar = "FILE",
+      .help = "more users, Dovecot's 'user[@domain]:HASH' lines (crypt(3)); read again on SIGHUP" },
+    { .name = "allow-plaintext-auth", .type = OPT_FLAG, .offset = M(allow_plaintext_auth),
+      .help = "SMTP AUTH and POP3 logins also without TLS (passwords then cross the network in clear)" },
+    { .name = "disable-anonymous", .type = OPT_FLAG, .offset = M(disable_anonymous),
+      .help = "clients log in before MAIL on every listener, not only --submission" },
     { .name = "tls-cert", .type = OPT_FILE, .offset = M(tls_cert), .metavar = "FILE",
       .help = "certificate (PEM, with its chain) for STARTTLS and STLS" },
     { .name = "tls-key", .type = OPT_FILE, .offset = M(tls_key), .metavar = "FILE",
@@ -367,8 +415,6 @@ static const struct gale_opt mail_opts[] = {
       .check = endpoint_check, .check_disk = endpoint_check_files },
     { .name = "no-pop3", .type = OPT_FLAG, .offset = M(no_pop3),
       .help = "serve no POP3 (SMTP alone)" },
-    { .name = "allow-plaintext-auth", .type = OPT_FLAG, .offset = M(allow_plaintext_auth),
-      .help = "POP3 USER/PASS and AUTH PLAIN also without TLS" },
     { .name = "pop3-timeout", .type = OPT_DURATION, .offset = M(pop3_timeout),
       .metavar = "SECONDS", .help = "a POP3 client silent this long is logged out (RFC 1939: "
       "at least 600)", .def = "600" },
@@ -383,15 +429,18 @@ const struct gale_server gale_server_mail = {
         "user (PATH/USER), as twistd mail does. A message is acknowledged only once it\n"
         "is written, fsynced and renamed into new/. Mail for other domains is refused:\n"
         "it is never an open relay. EHLO offers PIPELINING, SIZE, 8BITMIME,\n"
-        "ENHANCEDSTATUSCODES and, with --tls-cert and --tls-key, STARTTLS.\n"
-        "POP3 (tcp:8110 unless -p says otherwise) serves each user's Maildir: USER/PASS\n"
-        "and AUTH PLAIN (over TLS only, unless --allow-plaintext-auth), STLS, TOP,\n"
-        "UIDL, PIPELINING; one session per maildrop at a time.",
+        "ENHANCEDSTATUSCODES and, with --tls-cert and --tls-key, STARTTLS; once under\n"
+        "TLS, AUTH PLAIN and LOGIN for the users of -u and --passwd-file. --submission\n"
+        "listens for clients that must log in before they send. POP3 (tcp:8110 unless\n"
+        "-p says otherwise) serves each user's Maildir: USER/PASS and AUTH PLAIN (over\n"
+        "TLS only, unless --allow-plaintext-auth), STLS, TOP, UIDL, PIPELINING; one\n"
+        "session per maildrop at a time.",
     .opts = mail_opts,
     .cfg_size = sizeof(struct mail_cfg),
     .check = mail_check,
     .listens = mail_listens,
     .start = mail_start,
+    .reload = mail_reload,
     .stop = mail_stop,
     .cleanup = mail_cleanup,
 };

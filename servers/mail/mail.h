@@ -1,6 +1,7 @@
 /*
  * gale mail: what its files share.  The options and the domains they
- * name (mail.c), the SMTP service (smtp.c) and the POP3 one (pop3.c).
+ * name (mail.c), the SMTP service (smtp.c), the POP3 one (pop3.c) and
+ * the users who log in (auth.h).
  */
 #ifndef GALE_MAIL_H
 #define GALE_MAIL_H
@@ -32,18 +33,21 @@ struct mail_server;
 
 struct mail_cfg {
     struct opt_list smtp;
+    struct opt_list submission;      /* RFC 6409: AUTH before MAIL */
     int esmtp;
     const char *hostname;
     struct opt_list domains;         /* -d DOMAIN=PATH and -u USER=PASS, in order */
     int default_domain;              /* -D: the last -d is the default */
     int bounce_to_postmaster;
+    const char *passwd_file;
+    int allow_plaintext_auth;        /* AUTH, USER/PASS offered without TLS */
+    int disable_anonymous;           /* AUTH before MAIL on every listener */
     const char *tls_cert, *tls_key;
     uint64_t max_message_size;
     long max_recipients;
     double timeout;
     struct opt_list pop3;
     int no_pop3, no_smtp;
-    int allow_plaintext_auth;        /* USER/PASS and AUTH PLAIN without TLS */
     double pop3_timeout;
     /* made by check */
     struct mail_domain *dom;
@@ -52,6 +56,7 @@ struct mail_cfg {
     char host[MAIL_HOST_MAX];
     /* made by start */
     struct mail_server *srv;
+    struct mail_auth *auth;
 };
 
 /* What a recipient of a served domain resolves to: a Maildir path in
@@ -59,10 +64,12 @@ struct mail_cfg {
 int mail_route(const struct mail_cfg *cfg, const char *local, const char *domain, char *out,
                size_t outlen);
 
-/* The SMTP service; tls (may be NULL) for STARTTLS.  NULL when out of
+/* The SMTP service; tls (may be NULL) for STARTTLS; submission for a
+ * service whose clients must log in before MAIL.  NULL when out of
  * memory. */
 struct smtp_service;
-struct smtp_service *smtp_service_new(const struct mail_cfg *cfg, struct ssl_ctx_st *tls);
+struct smtp_service *smtp_service_new(const struct mail_cfg *cfg, struct ssl_ctx_st *tls,
+                                      int submission);
 int smtp_service_listen(struct smtp_service *svc, const char *endpoint, char *err,
                         size_t errlen);
 void smtp_service_stop(struct smtp_service *svc);

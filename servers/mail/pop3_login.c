@@ -118,7 +118,7 @@ static void check_login(struct pop3_session *s, const char *pass)
                                               on_checked, s);
     if (!r) {
         s->state = PS_AUTH;
-        pop3_reply(s, "-ERR [SYS/TEMP] Out of memory");
+        pop3_reply(s, "-ERR [SYS/TEMP] Too many logins at once, try again");
     } else if (s->state == PS_CHECKING) {
         s->auth = r;                 /* not answered at once */
     }

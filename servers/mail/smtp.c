@@ -4,7 +4,9 @@
  * (RFC 2920) are simply taken one after the other; DATA's bytes go
  * through the reader of smtp_data.c; the message is handed to the
  * Maildir writer and the session waits, reading nothing more, until it
- * says the message is on disk, and only then answers 250.
+ * says the message is on disk, and only then answers 250.  AUTH's
+ * exchange is in smtp_auth.c; a submission listener (RFC 6409) runs the
+ * same sessions and wants AUTH before MAIL.
  */
 #include "mail.h"
 
@@ -22,43 +24,12 @@
 #include "maildir.h"
 #include "smtp_cmd.h"
 #include "smtp_data.h"
+#include "smtp_int.h"
 
 #define BAD_COMMANDS_MAX 20          /* then 421 and close, as Postfix */
 #define DATA_CHUNK 16384
 #define PATH_TEXT_MAX 4096
 #define ADDR_TEXT_MAX (sizeof ((struct smtp_addr *)0)->local + SMTP_DOMAIN_MAX + 2)
-
-enum smtp_state {
-    SS_START,        /* before HELO or EHLO */
-    SS_READY,        /* greeted, no transaction */
-    SS_MAIL,         /* MAIL given */
-    SS_DATA,         /* reading the message */
-    SS_DELIVERING,   /* written by the Maildir writer; nothing read meanwhile */
-    SS_TLS,          /* 220 to STARTTLS sent; the handshake follows */
-};
-
-struct smtp_service {
-    const struct mail_cfg *cfg;
-    struct ssl_ctx_st *tls;
-    struct session_service *svc;
-};
-
-struct smtp_session {
-    struct gale_session *gs;
-    struct smtp_service *srv;
-    enum smtp_state state;
-    int esmtp;                       /* EHLO: enhanced status codes */
-    unsigned bad;
-    char helo[SMTP_DOMAIN_MAX + 1];
-    char *sender;                    /* "" for the null sender */
-    char **dirs;                     /* the Maildirs of the accepted recipients */
-    size_t n_dirs, n_rcpt;
-    char *first_rcpt;                /* for the Received: line */
-    struct smtp_data data;
-    struct evbuffer *body;
-    struct delivery *delivery;       /* the message the writer has */
-    unsigned n_messages;
-};
 
 /* What the Maildir writer calls back with: the session, or NULL once the
  * client has gone meanwhile (the message is still written). */
@@ -66,12 +37,10 @@ struct delivery {
     struct smtp_session *s;
 };
 
-static void process(struct smtp_session *s);
-
 /* --- replies --------------------------------------------------------- */
 
 /* "250 2.1.0 Ok": the enhanced code only after EHLO (RFC 2034). */
-static void reply(struct smtp_session *s, int code, const char *enhanced, const char *text)
+void smtp_reply(struct smtp_session *s, int code, const char *enhanced, const char *text)
 {
     struct evbuffer *out = session_output(s->gs);
     if (!out)
@@ -82,10 +51,9 @@ static void reply(struct smtp_session *s, int code, const char *enhanced, const 
         evbuffer_add_printf(out, "%d %s\r\n", code, text);
 }
 
-static void reply_close(struct smtp_session *s, int code, const char *enhanced,
-                        const char *text)
+void smtp_reply_close(struct smtp_session *s, int code, const char *enhanced, const char *text)
 {
-    reply(s, code, enhanced, text);
+    smtp_reply(s, code, enhanced, text);
     session_finish(s->gs, 1);
 }
 
@@ -142,7 +110,7 @@ static void do_helo(struct smtp_session *s, const struct smtp_cmd *c, int ehlo)
     const struct mail_cfg *cfg = s->srv->cfg;
     char text[MAIL_HOST_MAX + 64];
     if (c->arg_len == 0) {
-        reply(s, 501, "5.5.4", ehlo ? "Syntax: EHLO hostname" : "Syntax: HELO hostname");
+        smtp_reply(s, 501, "5.5.4", ehlo ? "Syntax: EHLO hostname" : "Syntax: HELO hostname");
         return;
     }
     reset_transaction(s);
@@ -150,7 +118,7 @@ static void do_helo(struct smtp_session *s, const struct smtp_cmd *c, int ehlo)
     s->state = SS_READY;
     s->esmtp = ehlo;
     if (!ehlo) {
-        reply(s, 250, NULL, cfg->host);
+        smtp_reply(s, 250, NULL, cfg->host);
         return;
     }
     struct evbuffer *out = session_output(s->gs);
@@ -162,6 +130,8 @@ static void do_helo(struct smtp_session *s, const struct smtp_cmd *c, int ehlo)
                         cfg->max_message_size);
     if (s->srv->tls && !session_is_tls(s->gs))
         evbuffer_add_printf(out, "250-STARTTLS\r\n");
+    if (smtp_auth_offered(s))
+        evbuffer_add_printf(out, "250-AUTH PLAIN LOGIN\r\n");
     evbuffer_add_printf(out, "250 HELP\r\n");
 }
 
@@ -169,25 +139,29 @@ static void do_mail(struct smtp_session *s, const struct smtp_cmd *c)
 {
     char addr[ADDR_TEXT_MAX];
     if (s->state == SS_START) {
-        reply(s, 503, "5.5.1", "Say HELO or EHLO first");
+        smtp_reply(s, 503, "5.5.1", "Say HELO or EHLO first");
         return;
     }
     if (s->state != SS_READY) {
-        reply(s, 503, "5.5.1", "Nested MAIL command");
+        smtp_reply(s, 503, "5.5.1", "Nested MAIL command");
+        return;
+    }
+    if (!s->authed && (s->srv->submission || s->srv->cfg->disable_anonymous)) {
+        smtp_reply(s, 530, "5.7.0", "Authentication required");
         return;
     }
     if (c->has_size && s->srv->cfg->max_message_size &&
         c->size > s->srv->cfg->max_message_size) {
-        reply(s, 552, "5.3.4", "Message size exceeds fixed limit");
+        smtp_reply(s, 552, "5.3.4", "Message size exceeds fixed limit");
         return;
     }
     format_addr(&c->addr, addr, sizeof addr);
     if (!(s->sender = strdup(addr))) {
-        reply(s, 451, "4.3.0", "Out of memory");
+        smtp_reply(s, 451, "4.3.0", "Out of memory");
         return;
     }
     s->state = SS_MAIL;
-    reply(s, 250, "2.1.0", "Ok");
+    smtp_reply(s, 250, "2.1.0", "Ok");
 }
 
 static void do_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
@@ -195,11 +169,11 @@ static void do_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
     const struct mail_cfg *cfg = s->srv->cfg;
     char dir[PATH_TEXT_MAX], addr[ADDR_TEXT_MAX];
     if (s->state != SS_MAIL) {
-        reply(s, 503, "5.5.1", "Need MAIL before RCPT");
+        smtp_reply(s, 503, "5.5.1", "Need MAIL before RCPT");
         return;
     }
     if (s->n_rcpt >= (size_t)cfg->max_recipients) {
-        reply(s, 452, "4.5.3", "Too many recipients");
+        smtp_reply(s, 452, "4.5.3", "Too many recipients");
         return;
     }
     int r = c->addr.quoted ? -1 : mail_route(cfg, c->addr.local, c->addr.domain, dir,
@@ -208,68 +182,67 @@ static void do_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
     if (r == -2) {
         log_info("id=%" PRIu64 " event=rcpt-refused rcpt=<%s> why=relaying",
                  session_id(s->gs), addr);
-        reply(s, 550, "5.7.1", "Relaying denied");
+        smtp_reply(s, 550, "5.7.1", "Relaying denied");
         return;
     }
     if (r == -1) {
-        reply(s, 550, "5.1.1", "No such user here");
+        smtp_reply(s, 550, "5.1.1", "No such user here");
         return;
     }
     if (add_dir(s, dir) == -1 || (!s->first_rcpt && !(s->first_rcpt = strdup(addr)))) {
-        reply(s, 451, "4.3.0", "Out of memory");
+        smtp_reply(s, 451, "4.3.0", "Out of memory");
         return;
     }
     s->n_rcpt++;
-    reply(s, 250, "2.1.5", "Ok");
+    smtp_reply(s, 250, "2.1.5", "Ok");
 }
 
 static void do_data(struct smtp_session *s, const struct smtp_cmd *c)
 {
     if (c->arg_len) {
-        reply(s, 501, "5.5.4", "Syntax: DATA");
+        smtp_reply(s, 501, "5.5.4", "Syntax: DATA");
         return;
     }
     if (s->state != SS_MAIL || s->n_rcpt == 0) {
-        reply(s, s->state == SS_MAIL ? 554 : 503, "5.5.1",
-              s->state == SS_MAIL ? "No valid recipients" : "Need MAIL and RCPT first");
+        smtp_reply(s, s->state == SS_MAIL ? 554 : 503, "5.5.1",
+                   s->state == SS_MAIL ? "No valid recipients" : "Need MAIL and RCPT first");
         return;
     }
     if (!(s->body = evbuffer_new())) {
-        reply(s, 451, "4.3.0", "Out of memory");
+        smtp_reply(s, 451, "4.3.0", "Out of memory");
         return;
     }
     smtp_data_init(&s->data, s->srv->cfg->max_message_size);
     s->state = SS_DATA;
-    reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+    smtp_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
 }
 
 static void do_starttls(struct smtp_session *s, const struct smtp_cmd *c)
 {
     if (!s->srv->tls) {
-        reply(s, 502, "5.5.1", "STARTTLS not offered");
+        smtp_reply(s, 502, "5.5.1", "STARTTLS not offered");
         return;
     }
     if (session_is_tls(s->gs)) {
-        reply(s, 503, "5.5.1", "Already in TLS");
+        smtp_reply(s, 503, "5.5.1", "Already in TLS");
         return;
     }
     if (c->arg_len) {
-        reply(s, 501, "5.5.4", "Syntax: STARTTLS");
+        smtp_reply(s, 501, "5.5.4", "Syntax: STARTTLS");
         return;
     }
-    reply(s, 220, "2.0.0", "Ready to start TLS");
+    smtp_reply(s, 220, "2.0.0", "Ready to start TLS");
     s->state = SS_TLS;
     session_notify_drained(s->gs);
 }
 
-static void bad_command(struct smtp_session *s, int code, const char *enhanced,
-                        const char *text)
+void smtp_bad_command(struct smtp_session *s, int code, const char *enhanced, const char *text)
 {
     if (++s->bad >= BAD_COMMANDS_MAX) {
-        reply_close(s, 421, "4.7.0", "Too many errors, closing");
+        smtp_reply_close(s, 421, "4.7.0", "Too many errors, closing");
         return;
     }
-    reply(s, code, enhanced, text);
+    smtp_reply(s, code, enhanced, text);
 }
 
 static void command(struct smtp_session *s, const struct smtp_cmd *c)
@@ -281,21 +254,21 @@ static void command(struct smtp_session *s, const struct smtp_cmd *c)
     case SMTP_RCPT: do_rcpt(s, c); break;
     case SMTP_DATA: do_data(s, c); break;
     case SMTP_STARTTLS: do_starttls(s, c); break;
+    case SMTP_AUTH: smtp_auth_command(s, c); break;
     case SMTP_RSET:
         reset_transaction(s);
-        reply(s, 250, "2.0.0", "Ok");
+        smtp_reply(s, 250, "2.0.0", "Ok");
         break;
-    case SMTP_NOOP: reply(s, 250, "2.0.0", "Ok"); break;
-    case SMTP_QUIT: reply_close(s, 221, "2.0.0", "Bye"); break;
-    case SMTP_VRFY: reply(s, 252, "2.5.2", "Cannot VRFY user, but will accept message"); break;
-    case SMTP_HELP: reply(s, 214, "2.0.0", "See RFC 5321"); break;
+    case SMTP_NOOP: smtp_reply(s, 250, "2.0.0", "Ok"); break;
+    case SMTP_QUIT: smtp_reply_close(s, 221, "2.0.0", "Bye"); break;
+    case SMTP_VRFY: smtp_reply(s, 252, "2.5.2", "Cannot VRFY user, but will accept message"); break;
+    case SMTP_HELP: smtp_reply(s, 214, "2.0.0", "See RFC 5321"); break;
     case SMTP_EXPN:
-    case SMTP_AUTH:
     case SMTP_BDAT:
-        bad_command(s, 502, "5.5.1", "Command not implemented");
+        smtp_bad_command(s, 502, "5.5.1", "Command not implemented");
         break;
     default:
-        bad_command(s, 500, "5.5.2", "Command unrecognized");
+        smtp_bad_command(s, 500, "5.5.2", "Command unrecognized");
         break;
     }
 }
@@ -322,14 +295,14 @@ static int take_command(struct smtp_session *s)
     struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, &len, EVBUFFER_EOL_CRLF);
     if (eol.pos < 0) {
         if (evbuffer_get_length(in) > SMTP_LINE_MAX * 2) {
-            reply_close(s, 500, "5.5.6", "Line too long");
+            smtp_reply_close(s, 500, "5.5.6", "Line too long");
             return 0;
         }
         return 0;
     }
     if ((size_t)eol.pos >= SMTP_LINE_MAX) {
         evbuffer_drain(in, (size_t)eol.pos + len);
-        bad_command(s, 500, "5.5.6", "Line too long");
+        smtp_bad_command(s, 500, "5.5.6", "Line too long");
         return 1;
     }
     evbuffer_remove(in, line, (size_t)eol.pos);
@@ -340,10 +313,12 @@ static int take_command(struct smtp_session *s)
         int code;
         const char *enh = parse_error_code(r, &code);
         err[0] = (char)toupper((unsigned char)err[0]);
-        bad_command(s, code, enh, err);
+        smtp_bad_command(s, code, enh, err);
         return 1;
     }
     command(s, &c);
+    if (c.verb == SMTP_AUTH)
+        explicit_bzero(line, sizeof line);   /* an initial response holds a password */
     return 1;
 }
 
@@ -357,6 +332,16 @@ static void date_now(char *buf, size_t len)
     strftime(buf, len, "%a, %d %b %Y %H:%M:%S %z", &tm);
 }
 
+/* The "with" of the Received: line (RFC 3848). */
+static const char *protocol(const struct smtp_session *s)
+{
+    if (!s->esmtp)
+        return "SMTP";
+    if (session_is_tls(s->gs))
+        return s->authed ? "ESMTPSA" : "ESMTPS";
+    return s->authed ? "ESMTPA" : "ESMTP";
+}
+
 /* Return-Path and Received, as RFC 5321 4.4 asks of the final delivery. */
 static int make_head(struct smtp_session *s, char *head, size_t len)
 {
@@ -368,8 +353,7 @@ static int make_head(struct smtp_session *s, char *head, size_t len)
                      "Received: from %s (%s)\r\n"
                      "\tby %s (gale) with %s id %" PRIu64 ".%u\r\n"
                      "\tfor <%s>; %s\r\n",
-                     s->sender, s->helo, peer, s->srv->cfg->host,
-                     s->esmtp ? (session_is_tls(s->gs) ? "ESMTPS" : "ESMTP") : "SMTP",
+                     s->sender, s->helo, peer, s->srv->cfg->host, protocol(s),
                      session_id(s->gs), s->n_messages, s->first_rcpt, date);
     return n > 0 && (size_t)n < len ? n : -1;
 }
@@ -388,10 +372,15 @@ static void on_delivered(int ok, const char *error, void *arg)
              session_id(s->gs), ok ? "delivered" : "delivery-failed", s->sender, s->n_rcpt,
              s->data.size, ok ? "" : " error=\"", ok ? "" : error, ok ? "" : "\"");
     if (ok)
-        reply(s, 250, "2.0.0", "Ok: queued");
+        smtp_reply(s, 250, "2.0.0", "Ok: queued");
     else
-        reply(s, 451, "4.3.0", "Local error in processing, try again later");
+        smtp_reply(s, 451, "4.3.0", "Local error in processing, try again later");
     reset_transaction(s);
+    smtp_resume(s);
+}
+
+void smtp_resume(struct smtp_session *s)
+{
     session_pause(s->gs, 0);
     session_continue(s->gs);
     session_send(s->gs);
@@ -402,7 +391,7 @@ static void deliver(struct smtp_session *s)
     char head[2048];
     s->n_messages++;
     if (make_head(s, head, sizeof head) == -1) {
-        reply(s, 554, "5.3.4", "Message too odd to deliver");
+        smtp_reply(s, 554, "5.3.4", "Message too odd to deliver");
         reset_transaction(s);
         return;
     }
@@ -421,7 +410,7 @@ static void deliver(struct smtp_session *s)
         free(d);
         s->delivery = NULL;
         session_pause(s->gs, 0);
-        reply(s, 451, "4.3.0", "Local error in processing, try again later");
+        smtp_reply(s, 451, "4.3.0", "Local error in processing, try again later");
         reset_transaction(s);
     }
 }
@@ -441,12 +430,12 @@ static int take_data(struct smtp_session *s)
         if (made && !s->data.too_big)
             evbuffer_add(s->body, out, made);
         if (r == -1) {
-            reply_close(s, 554, "5.6.0", "Bare CR or LF in message: not accepted");
+            smtp_reply_close(s, 554, "5.6.0", "Bare CR or LF in message: not accepted");
             return 1;
         }
         if (r == 1) {
             if (s->data.too_big) {
-                reply(s, 552, "5.3.4", "Message size exceeds fixed limit");
+                smtp_reply(s, 552, "5.3.4", "Message size exceeds fixed limit");
                 reset_transaction(s);
             } else {
                 deliver(s);
@@ -462,9 +451,10 @@ static int take_data(struct smtp_session *s)
 static void process(struct smtp_session *s)
 {
     while (!session_finishing(s->gs)) {
-        if (s->state == SS_DELIVERING || s->state == SS_TLS)
+        if (s->state == SS_DELIVERING || s->state == SS_TLS || s->state == SS_AUTH_CHECK)
             return;
-        int r = s->state == SS_DATA ? take_data(s) : take_command(s);
+        int r = s->state == SS_DATA ? take_data(s)
+              : s->state >= SS_AUTH_PLAIN ? smtp_auth_take(s) : take_command(s);
         if (!r)
             return;
     }
@@ -479,7 +469,7 @@ static int on_open(struct gale_session *gs)
     s->gs = gs;
     s->srv = session_server(gs);
     snprintf(text, sizeof text, "%s ESMTP gale", s->srv->cfg->host);
-    reply(s, 220, NULL, text);
+    smtp_reply(s, 220, NULL, text);
     session_timer(gs, SESSION_T_IDLE, s->srv->cfg->timeout);
     return 0;
 }
@@ -501,6 +491,7 @@ static void on_drained(struct gale_session *gs)
     reset_transaction(s);
     s->state = SS_START;
     s->esmtp = 0;
+    s->authed = 0;
     s->helo[0] = '\0';
     if (session_start_tls(gs, s->srv->tls) == -1)
         session_abort(gs, "starttls failed");
@@ -510,7 +501,7 @@ static void on_timeout(struct gale_session *gs, enum session_timer why)
 {
     struct smtp_session *s = session_data(gs);
     (void)why;
-    reply_close(s, 421, "4.4.2", "Timeout, closing connection");
+    smtp_reply_close(s, 421, "4.4.2", "Timeout, closing connection");
 }
 
 static void on_stop(struct gale_session *gs)
@@ -518,7 +509,7 @@ static void on_stop(struct gale_session *gs)
     struct smtp_session *s = session_data(gs);
     if (s->state == SS_DELIVERING)
         return;                      /* its 250 comes first */
-    reply_close(s, 421, "4.3.2", "Shutting down");
+    smtp_reply_close(s, 421, "4.3.2", "Shutting down");
 }
 
 static void on_close(struct gale_session *gs, const char *why)
@@ -527,6 +518,7 @@ static void on_close(struct gale_session *gs, const char *why)
     (void)why;
     if (s->delivery)
         s->delivery->s = NULL;       /* the writer's callback finds no session */
+    smtp_auth_close(s);
     reset_transaction(s);
 }
 
@@ -543,13 +535,15 @@ static const struct session_proto smtp_proto = {
 
 /* --- the service ------------------------------------------------------ */
 
-struct smtp_service *smtp_service_new(const struct mail_cfg *cfg, struct ssl_ctx_st *tls)
+struct smtp_service *smtp_service_new(const struct mail_cfg *cfg, struct ssl_ctx_st *tls,
+                                      int submission)
 {
     struct smtp_service *srv = calloc(1, sizeof *srv);
     if (!srv)
         return NULL;
     srv->cfg = cfg;
     srv->tls = tls;
+    srv->submission = submission;
     if (!(srv->svc = session_service_new(&smtp_proto, srv))) {
         free(srv);
         return NULL;
