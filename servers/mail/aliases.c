@@ -402,7 +402,8 @@ static int next_in_entry(const char **pos, const char *end, struct line *l)
 /*
  * One entry: its first line l and the lines after it that continue it,
  * *pos left at the next entry.  After its first error an entry is
- * dropped and the rest of its lines skipped.
+ * dropped, and its other lines are only checked for control characters
+ * and length.
  */
 static void parse_entry(struct parser *ps, struct line *l, const char **pos, const char *end)
 {
@@ -556,6 +557,7 @@ const struct alias_entry *aliases_find(const struct aliases *a, const char *name
 /* --- expansion -------------------------------------------------------- */
 
 enum { UNSEEN, ON_PATH, DONE };
+_Static_assert(ALIASES_DEPTH_MAX == 16, "the message below names the depth");
 
 struct expansion {
     const struct aliases *a;
@@ -649,7 +651,7 @@ int aliases_expand(const struct aliases *a, const char *name,
 
     if (errlen)
         err[0] = '\0';
-    if (!root.value || !x || !(x->state = calloc(a->n + 1, 1))) {
+    if (!root.value || !x || !(x->state = calloc(a ? a->n + 1 : 1, 1))) {
         snprintf(err, errlen, "out of memory");
     } else if (!name[0]) {
         snprintf(err, errlen, "empty name");

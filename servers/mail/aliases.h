@@ -95,17 +95,17 @@ void alias_targets_free(struct alias_target *t, size_t n);
 const struct alias_entry *aliases_find(const struct aliases *a, const char *name);
 
 /*
- * Expands name through the aliases into final targets: users that are
- * not aliases (a name that is no alias gives itself, lowercased),
- * addresses, files, pipes, and includes for the caller to read.
- * Depth-first in file order, each final target once.  An alias listing
- * its own name ("alice: alice, bob") delivers to that user.  cb is
- * called for each final target; when it returns -1, so does
- * aliases_expand, with err "".  Other errors, with err set:
- * "alias loop: a -> b -> a", aliases nested deeper than
- * ALIASES_DEPTH_MAX, more than ALIASES_RESULTS_MAX targets, no memory.
- * Targets already given to cb stand: on error the caller should drop
- * the whole expansion.
+ * Expands name through the aliases (a may be NULL: none) into final
+ * targets: users that are not aliases (a name that is no alias gives
+ * itself, lowercased), addresses, files, pipes, and includes for the
+ * caller to read.  Depth-first in file order, each final target once
+ * (users compared without the '\' mark).  An alias listing its own
+ * name ("alice: alice, bob") delivers to that user.  cb is called for
+ * each final target (valid during the call only); when it returns -1,
+ * so does aliases_expand, with err "".  Other errors, with err set:
+ * "alias loop: a -> b -> a", "aliases nested deeper than 16: ...",
+ * "more than 1000 targets", "empty name", "out of memory".  Targets
+ * already given to cb stand: on error the caller drops the expansion.
  */
 int aliases_expand(const struct aliases *a, const char *name,
                    int (*cb)(const struct alias_target *t, void *arg), void *arg, char *err,

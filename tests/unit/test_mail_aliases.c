@@ -399,6 +399,9 @@ static void test_expand(void)
     CHECK(aliases_expand(&al, "nobody", stop_at_second, &(int){ 1 }, experr, sizeof experr) == -1,
           "...also for a name that is no alias");
     CHECK(expand("") == -1, "an empty name");
+    got[0] = '\0';
+    CHECK(aliases_expand(NULL, "Postmaster", collect, NULL, experr, sizeof experr) == 0, "no aliases at all");
+    CHECK_STR(got, "user:postmaster", "...the user");
 }
 
 /* A chain of n aliases a1 -> a2 -> ... -> an -> user. */
