@@ -19,6 +19,7 @@
  *       tests/fuzz/fuzz_mail_aliases.c -o fuzz_mail_aliases
  */
 #include "../../servers/mail/aliases.c"
+#include "../../servers/mail/aliases_expand.c"
 
 #include <stdlib.h>
 

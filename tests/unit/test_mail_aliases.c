@@ -6,6 +6,7 @@
  * dedupe, the depth and result limits, includes left to the caller.
  */
 #include "../../servers/mail/aliases.c"
+#include "../../servers/mail/aliases_expand.c"
 
 #include <limits.h>
 #include <stdlib.h>
