@@ -133,7 +133,8 @@ static void test_doubles(const char *dir)
     size_t ulen = strlen(name);
     if (snprintf(linked, sizeof linked, "%s:2,", name) >= (int)sizeof linked)
         abort();
-    link(path_of(dir, "new", name), path_of(dir, "cur", linked));
+    if (link(path_of(dir, "new", name), path_of(dir, "cur", linked)) == -1)
+        abort();
     maildir_scan(dir, &l, err, sizeof err);
     int once = 0, in_cur = 0;
     for (size_t i = 0; i < l.n; i++)
